@@ -1,0 +1,123 @@
+# mlv: one non-recursive Makefile.
+#
+#   make            build ./mlv
+#   make test       install missing packages, build, run every test (prove)
+#   make demo       install missing packages, build, run the walk-through
+#   make bench      run the benchmarks in bench/ (minutes; needs disk space)
+#   make man        check the man pages render
+#   make install    install to $(prefix) (default /usr/local)
+#
+#   DEVELOPER=1     warnings are errors
+#   SANITIZE=1      AddressSanitizer + UndefinedBehaviorSanitizer
+#   V=1             show commands
+
+prefix ?= /usr/local
+bindir = $(prefix)/bin
+mandir = $(prefix)/share/man
+
+CC ?= cc
+PKGS = libgit2 sqlite3 libzstd libcrypto jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS = -O2 -g -std=gnu11
+WARNINGS = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter -Wvla -Wformat=2 \
+	-Wno-format-nonliteral
+ifdef DEVELOPER
+WARNINGS += -Werror
+endif
+ifdef SANITIZE
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -Iinclude -Ilib $(PKG_CFLAGS) -D_GNU_SOURCE \
+	-DMLV_VERSION='"$(MLV_VERSION)"' -pthread
+ALL_LDFLAGS = $(LDFLAGS) -pthread
+LIBS = $(PKG_LIBS) -lm
+
+MLV_VERSION := $(shell git describe --always --dirty 2>/dev/null | sed 's/^v//' || echo unknown)
+ifeq ($(MLV_VERSION),)
+MLV_VERSION = 0.1.0
+endif
+
+ifndef V
+QUIET_CC = @echo '   CC' $@;
+QUIET_LINK = @echo ' LINK' $@;
+QUIET_AR = @echo '   AR' $@;
+endif
+
+LIB_OBJS = $(patsubst %.c,%.o,$(sort $(wildcard lib/*.c)))
+CMD_OBJS = $(patsubst %.c,%.o,$(sort $(wildcard cmd/*.c)))
+UNIT_SRCS = $(sort $(wildcard t/unit/t-*.c))
+UNIT_BINS = $(patsubst t/unit/%.c,t/unit/bin/%,$(UNIT_SRCS))
+UNIT_LIB_OBJS = t/unit/tap.o
+FUZZ_SRCS = $(sort $(wildcard t/fuzz/fuzz-*.c))
+HDRCHECK_OBJS = $(patsubst include/mlv/%.h,t/unit/hdr/%.o,$(wildcard include/mlv/*.h))
+
+ALL_OBJS = $(LIB_OBJS) $(CMD_OBJS) $(UNIT_LIB_OBJS) $(patsubst %.c,%.o,$(UNIT_SRCS))
+
+all: mlv
+
+# Rebuild everything when the flags change.
+FLAGS_FILE = .build-flags
+FLAGS_NOW = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
+$(FLAGS_FILE): FORCE
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then \
+		echo '$(FLAGS_NOW)' >$@; fi
+
+%.o: %.c $(FLAGS_FILE)
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+libmlv.a: $(LIB_OBJS)
+	$(QUIET_AR)rm -f $@ && ar rcs $@ $^
+
+mlv: $(CMD_OBJS) libmlv.a
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJS) libmlv.a $(LIBS)
+
+t/unit/bin/%: t/unit/%.o $(UNIT_LIB_OBJS) libmlv.a
+	@mkdir -p t/unit/bin
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_LIB_OBJS) libmlv.a $(LIBS)
+
+# Every public header compiles on its own.
+t/unit/hdr/%.o: include/mlv/%.h $(FLAGS_FILE)
+	@mkdir -p t/unit/hdr
+	$(QUIET_CC)echo '#include "mlv/$*.h"' | $(CC) $(ALL_CFLAGS) -x c -c -o $@ -
+
+build-tests: mlv $(UNIT_BINS) $(HDRCHECK_OBJS)
+
+deps:
+	@tools/install-deps.sh
+
+PROVE ?= prove
+PROVE_OPTS ?= -j2
+test: deps
+	@$(MAKE) --no-print-directory build-tests
+	$(PROVE) $(PROVE_OPTS) --exec '' t/unit/bin/t-* t/t[0-9]*.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory mlv
+	@./tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory mlv
+	@./bench/run.sh
+
+man:
+	@for f in man/*.[157]; do \
+		MANWIDTH=80 man --warnings -E UTF-8 -l "$$f" >/dev/null || exit 1; done
+
+install: mlv
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5
+	install -m 755 mlv $(DESTDIR)$(bindir)/mlv
+	install -m 644 man/*.1 $(DESTDIR)$(mandir)/man1/
+	install -m 644 man/*.5 $(DESTDIR)$(mandir)/man5/
+
+clean:
+	rm -f mlv libmlv.a $(FLAGS_FILE) lib/*.[od] cmd/*.[od] t/unit/*.[od]
+	rm -rf t/unit/bin t/unit/hdr t/trash-* t/test-results
+
+.PHONY: all test demo bench man install clean deps build-tests FORCE
+.DELETE_ON_ERROR:
+
+-include $(ALL_OBJS:.o=.d)

@@ -1,0 +1,183 @@
+#ifndef MLV_STORE_H
+#define MLV_STORE_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include "buf.h"
+#include "oid.h"
+
+/*
+ * The content-addressed store: pack files under <mlvdir>/store/packs and
+ * the SQLite index <mlvdir>/index.db.  See mlv-formats(5).
+ *
+ * Object types.  A blob (a file's content) is stored either as a single
+ * chunk (blob id == chunk id) or, when it has more than one chunk, as a
+ * recipe stored under the blob's id listing its chunks in order.
+ */
+enum mlv_object_type {
+	MLV_OBJ_CHUNK = 1,
+	MLV_OBJ_RECIPE = 2,
+	MLV_OBJ_TREE = 3,
+};
+
+/* FastCDC parameters (bytes). */
+#define MLV_CHUNK_MIN (256u * 1024)
+#define MLV_CHUNK_AVG (1024u * 1024)
+#define MLV_CHUNK_MAX (4u * 1024 * 1024)
+
+/* Largest tree or recipe object accepted (reading or writing). */
+#define MLV_OBJECT_META_MAX (256u * 1024 * 1024)
+
+struct mlv_store;
+
+/*
+ * Open the store in `mlvdir` (the .mlv directory), creating index.db and
+ * store/packs if missing.  The index is SQLite in WAL mode with a busy
+ * timeout, so several processes may open one store at once.
+ */
+int mlv_store_open(struct mlv_store **out, const char *mlvdir);
+void mlv_store_free(struct mlv_store *s);
+
+const char *mlv_store_name(struct mlv_store *s, enum mlv_object_type t);
+
+struct mlv_object_info {
+	enum mlv_object_type type;
+	uint64_t size;        /* raw size of the stored record */
+	uint64_t stored_size; /* bytes in the pack (compressed or raw) */
+	char pack[128];       /* pack file name */
+	uint64_t offset;      /* record offset inside the pack */
+};
+
+/* 1 if present in the index, 0 if not, <0 on error. */
+int mlv_store_has(struct mlv_store *s, const struct mlv_oid *id);
+/* MLV_ENOTFOUND if absent. */
+int mlv_store_info(struct mlv_store *s, const struct mlv_oid *id, struct mlv_object_info *out);
+
+/*
+ * Resolve a hex prefix (8..64 digits) to a full id.  MLV_ENOTFOUND or
+ * MLV_EAMBIGUOUS (with a message naming the prefix).
+ */
+int mlv_store_resolve_prefix(struct mlv_store *s, struct mlv_oid *out, const char *hex);
+
+/*
+ * Read one record whole (a chunk, a tree, or a recipe's bytes), verified:
+ * chunks and trees must hash to their id.  `type_out` may be NULL.
+ * Refuses records larger than `max` bytes with MLV_EINVALID.
+ */
+int mlv_store_read(struct mlv_store *s, const struct mlv_oid *id, struct mlv_buf *out,
+		   enum mlv_object_type *type_out, uint64_t max);
+
+/*
+ * Stream a blob's content (a chunk, or a recipe's chunks in order) to
+ * `sink`.  Every chunk is verified before it is passed on, and the whole
+ * content is checked against `id` at the end (MLV_ECORRUPT naming the
+ * object and pack otherwise).  A non-zero return from `sink` stops the
+ * stream and is returned.  Memory stays bounded by one chunk.
+ */
+typedef int (*mlv_sink_fn)(void *ctx, const void *data, size_t len);
+int mlv_store_read_blob(struct mlv_store *s, const struct mlv_oid *id, mlv_sink_fn sink, void *ctx);
+
+/*
+ * Writing.  A writer appends new objects to a private temporary pack and,
+ * on commit, seals it (index + checksum), fsyncs it, renames it into place
+ * and only then records its objects in the index in one transaction.
+ * Objects already in the store (or already written by this writer) are not
+ * written twice.  Until commit returns 0 nothing written is visible to
+ * other processes, and a crash leaves only a temporary file that fsck
+ * removes.
+ *
+ * A writer uses one background thread: hashing of chunks, compression and
+ * pack writes overlap with the caller's reading and chunking.  Errors from
+ * the background thread are returned by the next call (or by commit).
+ */
+struct mlv_store_writer;
+
+int mlv_store_writer_new(struct mlv_store_writer **out, struct mlv_store *s);
+
+/*
+ * Store the content of the file open on `fd` (read from its current
+ * position to EOF) as a blob; `id_out` and `size_out` (nullable) receive
+ * its id and length.  The blob is durable only after commit.
+ */
+int mlv_store_writer_put_fd(struct mlv_store_writer *w, struct mlv_oid *id_out,
+			    uint64_t *size_out, int fd, const char *path_for_errors);
+
+/* Store a buffer as a blob (chunked the same way as a file). */
+int mlv_store_writer_put_buf(struct mlv_store_writer *w, struct mlv_oid *id_out,
+			     const void *data, size_t len);
+
+/* Store a tree object (already encoded); its id is its SHA-256. */
+int mlv_store_writer_put_tree(struct mlv_store_writer *w, struct mlv_oid *id_out,
+			      const void *data, size_t len);
+
+/* Seal and index everything written so far.  The writer may be used again. */
+int mlv_store_writer_commit(struct mlv_store_writer *w);
+
+/* Drop whatever was not committed, stop the thread, free.  NULL is fine. */
+void mlv_store_writer_free(struct mlv_store_writer *w);
+
+/* Bytes written to packs by this writer (after compression), for reports. */
+uint64_t mlv_store_writer_bytes_written(struct mlv_store_writer *w);
+
+/*
+ * Hash a file's content exactly as the writer would, without storing:
+ * the blob id is the SHA-256 of the whole content.
+ */
+int mlv_blob_hash_fd(struct mlv_oid *out, uint64_t *size_out, int fd, const char *path_for_errors);
+
+/*
+ * The worktree stat cache.  An entry says that the file at `path` (relative
+ * to the top of the work tree) had content `id` when it had these stat
+ * fields.  mlv_statcache_lookup() applies the racy-timestamp rule: an entry
+ * whose mtime is not older than the moment it was recorded is not trusted.
+ */
+struct mlv_stat {
+	uint64_t size;
+	int64_t mtime_ns;
+	int64_t ctime_ns;
+	uint64_t ino;
+	uint64_t dev;
+	uint32_t mode;
+};
+void mlv_stat_from(struct mlv_stat *out, const struct stat *st);
+
+/* 1 and `id_out` set when the cache vouches for the file; 0 when not. */
+int mlv_statcache_lookup(struct mlv_store *s, const char *path, const struct mlv_stat *st,
+			 struct mlv_oid *id_out);
+
+/*
+ * Batched updates: begin, then any number of put/delete, then end.  Entries
+ * put between begin and end share one transaction.  `recorded_ns` is the
+ * clock reading taken before the file's content was read (or written).
+ */
+int mlv_statcache_begin(struct mlv_store *s);
+int mlv_statcache_put(struct mlv_store *s, const char *path, const struct mlv_stat *st,
+		      const struct mlv_oid *id, int64_t recorded_ns);
+/* Delete `path` and everything below `path/`. */
+int mlv_statcache_delete(struct mlv_store *s, const char *path);
+int mlv_statcache_end(struct mlv_store *s, int commit);
+
+/* Nanoseconds of CLOCK_REALTIME, comparable with st_mtim. */
+int64_t mlv_now_ns(void);
+
+/*
+ * Verify the store.  Each problem is passed to `report` (kind is a short
+ * word: "corrupt", "missing", "orphan", "truncated", "dangling", "temp",
+ * "index"; `what` names the object or pack).  With `repair`, orphan packs
+ * are indexed, index rows that point nowhere are dropped, readable records
+ * of damaged packs are salvaged into a new pack, and temporary packs left
+ * by killed processes are removed.  Returns the number of problems found
+ * that remain after repair (0 = clean), or <0 on error.
+ */
+struct mlv_fsck_stats {
+	uint64_t packs;
+	uint64_t objects;
+	uint64_t problems;
+	uint64_t repaired;
+};
+typedef void (*mlv_fsck_report_fn)(void *ctx, const char *kind, const char *what, const char *detail);
+int mlv_store_fsck(struct mlv_store *s, int repair, mlv_fsck_report_fn report, void *ctx,
+		   struct mlv_fsck_stats *stats);
+
+#endif

@@ -1,0 +1,65 @@
+#ifndef MLV_TREE_H
+#define MLV_TREE_H
+
+#include <stdint.h>
+#include "buf.h"
+#include "oid.h"
+
+/*
+ * Tree objects: one per tracked directory, a canonical listing of its
+ * entries sorted by name bytes (mlv-formats(5)):
+ *
+ *	"mlvtree 1\n"
+ *	then per entry: <mode octal> SP <size decimal> SP <name> NUL <32-byte id>
+ *
+ * A subdirectory's id is its own tree's id and its size the total bytes of
+ * the files below it.  A symlink's id is the blob of its target string.
+ */
+#define MLV_MODE_FILE 0100644u
+#define MLV_MODE_EXEC 0100755u
+#define MLV_MODE_LINK 0120000u
+#define MLV_MODE_DIR  0040000u
+
+#define MLV_NAME_MAX 255
+
+struct mlv_tree_entry {
+	char *name;
+	uint32_t mode;
+	uint64_t size;
+	struct mlv_oid oid;
+};
+
+struct mlv_tree {
+	struct mlv_tree_entry *entries;
+	size_t nr, alloc;
+};
+
+#define MLV_TREE_INIT { NULL, 0, 0 }
+void mlv_tree_release(struct mlv_tree *t);
+
+/* Append an entry (name copied). Does not check or sort. */
+void mlv_tree_add(struct mlv_tree *t, const char *name, uint32_t mode, uint64_t size,
+		  const struct mlv_oid *oid);
+/* Sort entries by name bytes. */
+void mlv_tree_sort(struct mlv_tree *t);
+/*
+ * Encode a sorted tree.  MLV_EINVALID if names are not valid entry names
+ * (mlv_name_valid()), duplicated, or unsorted.
+ */
+int mlv_tree_encode(struct mlv_buf *out, const struct mlv_tree *t);
+/*
+ * Parse an encoded tree strictly: header, known modes, sizes without
+ * leading zeros that fit in 63 bits, names valid and strictly increasing.
+ * `what` names the object in messages.
+ */
+int mlv_tree_parse(struct mlv_tree *out, const void *data, size_t len, const char *what);
+/* Binary search by name; NULL if absent. */
+const struct mlv_tree_entry *mlv_tree_find(const struct mlv_tree *t, const char *name);
+
+/*
+ * A valid entry name: 1..MLV_NAME_MAX bytes, no '/', no NUL, not "." or
+ * "..".  (Newlines and other bytes are allowed: they are valid file names.)
+ */
+int mlv_name_valid(const char *name, size_t len);
+
+#endif
