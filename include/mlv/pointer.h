@@ -17,10 +17,15 @@
  *	files <count>              (directories only)
  *
  * Keys are [a-z][a-z0-9_-]*, each at most once; one space separates key
- * and value; lines end in "\n".  Unknown keys are kept verbatim and written
- * back.  The whole file is at most MLV_POINTER_MAX bytes.
+ * and value; values are non-empty, without leading or trailing spaces;
+ * lines end in "\n" (no CR) and hold at most MLV_POINTER_LINE_MAX bytes
+ * before it; no NUL or other control byte but tab appears anywhere.  Sizes
+ * and counts are decimal without sign or leading zeros, at most INT64_MAX.
+ * Unknown keys are kept verbatim and written back after the known ones.
+ * The whole file is at most MLV_POINTER_MAX bytes.
  */
 #define MLV_POINTER_MAX 4096
+#define MLV_POINTER_LINE_MAX 1024
 #define MLV_POINTER_SUFFIX ".mlv"
 
 enum mlv_kind { MLV_KIND_DATA = 0, MLV_KIND_MODEL, MLV_KIND_METRIC };
@@ -44,12 +49,25 @@ void mlv_pointer_release(struct mlv_pointer *p);
  * deviation; `out` must be initialised and is left released on failure.
  */
 int mlv_pointer_parse(struct mlv_pointer *out, const char *data, size_t len, const char *name);
-/* Read and parse the file at `path` (at most MLV_POINTER_MAX bytes). */
+/*
+ * Read and parse the file at `path` (at most MLV_POINTER_MAX bytes).
+ * MLV_ENOTFOUND when it does not exist.
+ */
 int mlv_pointer_read(struct mlv_pointer *out, const char *path);
+/*
+ * Append the canonical form to `out`: version, oid, size, kind, type,
+ * files (directories only), then the unknown lines of `extra` in order.
+ */
 void mlv_pointer_format(struct mlv_buf *out, const struct mlv_pointer *p);
-/* Atomic write: temporary file, fsync, rename. */
+/*
+ * Atomic write: temporary file, fsync, rename, mode 0644.  A symlink at
+ * `path` is replaced, never written through.  MLV_EINVALID (nothing
+ * written) when the formatted pointer would not parse back, e.g. a size
+ * above INT64_MAX or a malformed `extra`.
+ */
 int mlv_pointer_write(const char *path, const struct mlv_pointer *p);
 
+/* "data", "model", "metric"; "unknown" for any other value. */
 const char *mlv_kind_name(enum mlv_kind k);
 /* 0 and `out` set, or MLV_EINVALID. */
 int mlv_kind_parse(enum mlv_kind *out, const char *s);

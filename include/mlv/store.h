@@ -147,6 +147,14 @@ int mlv_statcache_lookup(struct mlv_store *s, const char *path, const struct mlv
 			 struct mlv_oid *id_out);
 
 /*
+ * Optional: load the entries for `prefix` and everything below `prefix/`
+ * ("" = all) into memory, so that the following lookups under it are a
+ * binary search instead of a query.  Any put, delete or rolled-back batch
+ * drops the loaded copy (lookups then query the index again).
+ */
+int mlv_statcache_load_prefix(struct mlv_store *s, const char *prefix);
+
+/*
  * Batched updates: begin, then any number of put/delete, then end.  Entries
  * put between begin and end share one transaction.  `recorded_ns` is the
  * clock reading taken before the file's content was read (or written).

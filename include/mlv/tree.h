@@ -43,14 +43,18 @@ void mlv_tree_add(struct mlv_tree *t, const char *name, uint32_t mode, uint64_t 
 /* Sort entries by name bytes. */
 void mlv_tree_sort(struct mlv_tree *t);
 /*
- * Encode a sorted tree.  MLV_EINVALID if names are not valid entry names
- * (mlv_name_valid()), duplicated, or unsorted.
+ * Append the encoding of a sorted tree to `out`.  MLV_EINVALID (and `out`
+ * unchanged) if names are not valid entry names (mlv_name_valid()),
+ * duplicated, or unsorted, or a mode or size could not be parsed back.
  */
 int mlv_tree_encode(struct mlv_buf *out, const struct mlv_tree *t);
 /*
  * Parse an encoded tree strictly: header, known modes, sizes without
- * leading zeros that fit in 63 bits, names valid and strictly increasing.
- * `what` names the object in messages.
+ * leading zeros that fit in 63 bits, names valid and strictly increasing
+ * (so no duplicates), each id complete, nothing after the last entry.
+ * `what` names the object in messages ("corrupt tree <what>: entry 3 at
+ * offset 120: invalid name").  `out` must be initialised; its previous
+ * entries are released, and on failure it is left empty.
  */
 int mlv_tree_parse(struct mlv_tree *out, const void *data, size_t len, const char *what);
 /* Binary search by name; NULL if absent. */

@@ -1,0 +1,66 @@
+#ifndef MLV_BUILTIN_H
+#define MLV_BUILTIN_H
+
+#include <stdint.h>
+#include "mlv/repo.h"
+#include "parse-options.h"
+
+/*
+ * Everything a command needs from the dispatcher.  `repo` is set for
+ * commands that run inside a repository (and the process has changed
+ * directory to its top); `progress` is 1 when progress may be shown.
+ */
+struct mlv_ctx {
+	struct mlv_repo *repo;
+	int progress;
+};
+
+/*
+ * Adding a command (the checklist):
+ *   1. cmd/<name>.c exporting only cmd_<name>(), with its usage and option table;
+ *   2. an entry in commands[] in cmd/mlv.c;
+ *   3. man/mlv-<name>.1 whose SYNOPSIS matches `mlv <name> -h`;
+ *   4. tests in t/ (t0002-docs.sh checks 3 and completion automatically).
+ */
+int cmd_add(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_cat(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_fsck(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_hash(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_help(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_init(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_ls(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_mv(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_rm(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_status(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_version(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_complete(int argc, const char **argv, struct mlv_ctx *ctx);
+
+/* Messages (cmd/output.c).  die*() exit 128; error() returns -1. */
+void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* "fatal: <mlv_error_last()>", exit 128. */
+void die_lib(void) __attribute__((noreturn));
+int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "error: <mlv_error_last()>"; returns -1. */
+int error_lib(void);
+void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "1.5 MiB" style sizes for humans. */
+const char *human_size(uint64_t bytes);
+
+/* Write `s` as a JSON string (quoted, escaped) to stdout. */
+void json_put_string(const char *s);
+
+/* Progress on stderr, only when ctx->progress; throttled. */
+struct progress;
+struct progress *progress_start(struct mlv_ctx *ctx, const char *title);
+void progress_update(struct progress *p, uint64_t count, uint64_t bytes);
+void progress_stop(struct progress *p);
+
+/* Repository-relative path for a command-line argument; dies on a bad one. */
+char *path_arg(struct mlv_ctx *ctx, const char *arg);
+/* `path` (repo-relative) shown relative to where the user stands. */
+const char *path_show(struct mlv_ctx *ctx, const char *path);
+
+#endif

@@ -1,0 +1,153 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "builtin.h"
+#include "mlv/fileio.h"
+#include "mlv/tree.h"
+#include "mlv/worktree.h"
+
+static int is_hex_id(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n >= 8 && n <= MLV_OID_HEXSZ && !s[n];
+}
+
+static int to_stdout(void *ctx, const void *data, size_t len)
+{
+	return mlv_write_all(1, data, len, "standard output");
+}
+
+static int print_tree(struct mlv_store *s, const struct mlv_oid *id)
+{
+	struct mlv_buf raw = MLV_BUF_INIT;
+	struct mlv_tree t = MLV_TREE_INIT;
+	int ret = mlv_store_read(s, id, &raw, NULL, MLV_OBJECT_META_MAX);
+
+	if (!ret)
+		ret = mlv_tree_parse(&t, raw.ptr, raw.len, mlv_oid_hex(id));
+	for (size_t i = 0; !ret && i < t.nr; i++) {
+		const struct mlv_tree_entry *e = &t.entries[i];
+
+		printf("%06o %s %s %llu\t%s\n", e->mode, e->mode == MLV_MODE_DIR ? "tree" : "blob",
+		       mlv_oid_hex(&e->oid), (unsigned long long)e->size, e->name);
+	}
+	mlv_tree_release(&t);
+	mlv_buf_release(&raw);
+	return ret;
+}
+
+/*
+ * Find what `path` names: a tracked file, or a file inside a tracked
+ * directory (by descending its trees).
+ */
+static int resolve_path(struct mlv_store *s, const char *path, struct mlv_oid *out, uint32_t *mode)
+{
+	struct mlv_buf art = MLV_BUF_INIT;
+	struct mlv_pointer ptr;
+	const char *rest = NULL;
+	int ret = MLV_ENOTFOUND;
+
+	mlv_pointer_init(&ptr);
+	/* The longest leading part of the path that has a pointer file. */
+	for (const char *end = path + strlen(path); end > path; ) {
+		struct stat st;
+
+		mlv_buf_reset(&art);
+		mlv_buf_add(&art, path, (size_t)(end - path));
+		mlv_buf_adds(&art, MLV_POINTER_SUFFIX);
+		if (!lstat(art.ptr, &st) && S_ISREG(st.st_mode)) {
+			ret = mlv_pointer_read(&ptr, art.ptr);
+			rest = *end ? end + 1 : NULL;
+			break;
+		}
+		while (end > path && *--end != '/')
+			;
+	}
+	if (ret == MLV_ENOTFOUND) {
+		ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", path);
+		goto done;
+	}
+	if (ret < 0)
+		goto done;
+	*out = ptr.oid;
+	*mode = ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR : MLV_MODE_FILE;
+	while (rest && *rest) {
+		struct mlv_buf raw = MLV_BUF_INIT;
+		struct mlv_tree t = MLV_TREE_INIT;
+		const struct mlv_tree_entry *e;
+		size_t n = strcspn(rest, "/");
+		char *name = mlv_strndup(rest, n);
+
+		if (*mode != MLV_MODE_DIR)
+			ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", path);
+		else
+			ret = mlv_store_read(s, out, &raw, NULL, MLV_OBJECT_META_MAX);
+		if (!ret)
+			ret = mlv_tree_parse(&t, raw.ptr, raw.len, mlv_oid_hex(out));
+		if (!ret) {
+			e = mlv_tree_find(&t, name);
+			if (!e) {
+				ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", path);
+			} else {
+				*out = e->oid;
+				*mode = e->mode;
+			}
+		}
+		free(name);
+		mlv_tree_release(&t);
+		mlv_buf_release(&raw);
+		if (ret)
+			break;
+		rest += n + (rest[n] == '/');
+	}
+done:
+	mlv_pointer_release(&ptr);
+	mlv_buf_release(&art);
+	return ret;
+}
+
+int cmd_cat(int argc, const char **argv, struct mlv_ctx *ctx)
+{
+	static const char *const usage[] = { "mlv cat <id>|<path>", NULL };
+	const struct option opts[] = { OPT_END_F };
+	struct mlv_object_info info;
+	struct mlv_store *s;
+	struct mlv_oid id;
+	uint32_t mode = 0;
+	const char *arg;
+	int n, ret;
+
+	n = parse_options(argc, argv, opts, usage);
+	if (n != 1)
+		usage_with_options(usage, opts);
+	arg = argv[0];
+	if (!strncmp(arg, "sha256:", 7))
+		arg += 7;
+	if (mlv_repo_store(&s, ctx->repo) < 0)
+		die_lib();
+	if (is_hex_id(arg) && (ret = mlv_store_resolve_prefix(s, &id, arg)) != MLV_ENOTFOUND) {
+		if (ret < 0)
+			die_lib();
+	} else if (arg != argv[0]) {
+		die("object '%s' not found", argv[0]);
+	} else {
+		char *path = path_arg(ctx, argv[0]);
+
+		ret = resolve_path(s, path, &id, &mode);
+		free(path);
+		if (ret < 0)
+			die_lib();
+	}
+	if (mlv_store_info(s, &id, &info) < 0)
+		die_lib();
+	if (info.type == MLV_OBJ_TREE)
+		ret = print_tree(s, &id);
+	else if (fflush(stdout) == 0)
+		ret = mlv_store_read_blob(s, &id, to_stdout, NULL);
+	if (ret < 0)
+		die_lib();
+	return 0;
+}

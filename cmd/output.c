@@ -1,0 +1,176 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "builtin.h"
+#include "mlv/path.h"
+
+static void vreport(const char *prefix, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("fatal: ", fmt, ap);
+	va_end(ap);
+	exit(128);
+}
+
+void die_lib(void)
+{
+	die("%s", mlv_error_last());
+}
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("error: ", fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int error_lib(void)
+{
+	return error("%s", mlv_error_last());
+}
+
+void warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void hint(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("hint: ", fmt, ap);
+	va_end(ap);
+}
+
+const char *human_size(uint64_t n)
+{
+	static char bufs[4][32];
+	static int k;
+	static const char *units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	char *b = bufs[k++ & 3];
+	double v = (double)n;
+	int u = -1;
+
+	if (n < 1024) {
+		snprintf(b, 32, "%llu B", (unsigned long long)n);
+		return b;
+	}
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(b, 32, "%.1f %s", v, units[u]);
+	return b;
+}
+
+void json_put_string(const char *s)
+{
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", stdout); break;
+		case '\\': fputs("\\\\", stdout); break;
+		case '\n': fputs("\\n", stdout); break;
+		case '\t': fputs("\\t", stdout); break;
+		case '\r': fputs("\\r", stdout); break;
+		default:
+			if (*p < 0x20)
+				printf("\\u%04x", *p);
+			else
+				putchar(*p);
+		}
+	}
+	putchar('"');
+}
+
+struct progress {
+	const char *title;
+	uint64_t count, bytes;
+	struct timespec last;
+	int shown;
+};
+
+struct progress *progress_start(struct mlv_ctx *ctx, const char *title)
+{
+	struct progress *p;
+
+	if (!ctx->progress)
+		return NULL;
+	p = mlv_calloc(1, sizeof(*p));
+	p->title = title;
+	clock_gettime(CLOCK_MONOTONIC, &p->last);
+	return p;
+}
+
+static void progress_show(struct progress *p, const char *end)
+{
+	fprintf(stderr, "\r%s: %llu files, %s%s", p->title, (unsigned long long)p->count,
+		human_size(p->bytes), end);
+	p->shown = 1;
+}
+
+void progress_update(struct progress *p, uint64_t count, uint64_t bytes)
+{
+	struct timespec now;
+
+	if (!p)
+		return;
+	p->count = count;
+	p->bytes = bytes;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - p->last.tv_sec) * 1000000000L + (now.tv_nsec - p->last.tv_nsec) < 100000000L)
+		return;
+	p->last = now;
+	progress_show(p, "\033[K");
+}
+
+void progress_stop(struct progress *p)
+{
+	if (!p)
+		return;
+	if (p->shown)
+		progress_show(p, ", done.\033[K\n");
+	free(p);
+}
+
+char *path_arg(struct mlv_ctx *ctx, const char *arg)
+{
+	struct mlv_buf b = MLV_BUF_INIT;
+
+	if (mlv_path_from_arg(&b, ctx->repo->top, ctx->repo->prefix, arg) < 0)
+		die_lib();
+	return mlv_buf_detach(&b, NULL);
+}
+
+const char *path_show(struct mlv_ctx *ctx, const char *path)
+{
+	static struct mlv_buf bufs[4];
+	static int k;
+	struct mlv_buf *b = &bufs[k++ & 3];
+
+	mlv_buf_reset(b);
+	mlv_path_relative(b, path, ctx->repo->prefix);
+	return b->ptr;
+}

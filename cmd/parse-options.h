@@ -1,0 +1,49 @@
+#ifndef MLV_PARSE_OPTIONS_H
+#define MLV_PARSE_OPTIONS_H
+
+/*
+ * One option table per command drives parsing, `-h` output and shell
+ * completion (`mlv __complete`), so the three can never disagree.
+ */
+enum opt_type {
+	OPT_END = 0,
+	OPT_BOOL,   /* int *: set to 1 (0 with --no-<name>) */
+	OPT_STRING, /* const char **: takes an argument */
+	OPT_INT,    /* int *: takes a non-negative decimal argument */
+};
+
+struct option {
+	enum opt_type type;
+	int short_name;
+	const char *long_name;
+	void *value;
+	const char *argh;    /* argument placeholder shown in help: "<kind>" */
+	const char *help;
+	const char *choices; /* space-separated values for completion, or NULL */
+};
+
+#define OPT_BOOL_F(s, l, v, h) { OPT_BOOL, (s), (l), (v), NULL, (h), NULL }
+#define OPT_STRING_F(s, l, v, a, h) { OPT_STRING, (s), (l), (v), (a), (h), NULL }
+#define OPT_CHOICE_F(s, l, v, a, h, c) { OPT_STRING, (s), (l), (v), (a), (h), (c) }
+#define OPT_INT_F(s, l, v, a, h) { OPT_INT, (s), (l), (v), (a), (h), NULL }
+#define OPT_END_F { OPT_END, 0, NULL, NULL, NULL, NULL, NULL }
+
+/*
+ * Parse `argv` (argv[0] is the command name).  Options may come before or
+ * after operands; "--" ends options.  Returns the number of operands left
+ * in argv[0..n-1].  "-h"/"--help" prints usage to stdout and exits 129;
+ * an unknown option prints the error and usage to stderr and exits 129.
+ * The hidden "--mlv-complete" (used by `mlv __complete`) prints the
+ * option table for completion and exits 0.
+ */
+int parse_options(int argc, const char **argv, const struct option *opts,
+		  const char *const *usage);
+
+/* Print "usage: ..." and the option list to stderr and exit 129. */
+void usage_with_options(const char *const *usage, const struct option *opts)
+	__attribute__((noreturn));
+/* "error: <msg>" then the usage, exit 129. */
+void usage_error(const char *const *usage, const struct option *opts, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,54 @@
+#ifndef MLV_GITIGNORE_H
+#define MLV_GITIGNORE_H
+
+#include "buf.h"
+
+/*
+ * Keeping tracked paths out of git: `mlv add dir/name` lists "/name" in
+ * "dir/.gitignore", so git sees the pointer file but never the data.
+ *
+ * Edits are line-exact: every other line of the file is kept byte for byte
+ * (comments, blank lines, CRLF endings, a missing final newline on a line
+ * mlv does not touch).  The file is replaced atomically and durably
+ * (mlv_write_file_atomic()), keeping its permission bits; a new one is
+ * created 0644.
+ *
+ * A .gitignore that is a symbolic link is refused with MLV_EINVALID: git
+ * does not read symlinked .gitignore files, reading through the link could
+ * copy a file from outside the repository into it, and the atomic rename
+ * would replace the link rather than write through it.
+ */
+
+/* Largest .gitignore mlv will edit. */
+#define MLV_GITIGNORE_MAX (16u << 20)
+
+/*
+ * Append to `out` the .gitignore line (without its newline) that matches
+ * exactly the entry `name` of the directory holding the .gitignore: "/"
+ * followed by `name` with '*', '?', '[', '\\' and trailing spaces escaped
+ * by a backslash (gitignore(5)).  '#' and '!' need no escape: the line
+ * starts with '/'.  MLV_EINVALID (`out` unchanged) when `name` is not a
+ * valid entry name (mlv_name_valid()), contains a newline, or ends in a
+ * carriage return (git strips it): such names cannot be written in a
+ * .gitignore.
+ */
+int mlv_gitignore_pattern(struct mlv_buf *out, const char *name);
+
+/*
+ * Make sure `dir`/.gitignore contains the line for `name` (see
+ * mlv_gitignore_pattern()), appending it (after adding a final newline
+ * when the file lacks one) or creating the file.  `dir` is a file-system
+ * path; "" and "." mean the current directory.  Nothing is written when
+ * the line is already there (also as "<line>\r").
+ */
+int mlv_gitignore_add(const char *dir, const char *name);
+
+/*
+ * Remove every line for `name` from `dir`/.gitignore (the line mlv_gitignore_add()
+ * writes, with or without a "\r" before its newline).  A missing file or
+ * line is not an error and nothing is written; a file that becomes empty
+ * is kept, empty.
+ */
+int mlv_gitignore_remove(const char *dir, const char *name);
+
+#endif

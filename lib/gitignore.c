@@ -1,0 +1,163 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mlv/error.h"
+#include "mlv/fileio.h"
+#include "mlv/gitignore.h"
+#include "mlv/tree.h"
+
+int mlv_gitignore_pattern(struct mlv_buf *out, const char *name)
+{
+	size_t len = strlen(name), trail = len;
+
+	if (!mlv_name_valid(name, len))
+		return mlv_error_set(MLV_EINVALID, "invalid file name '%s'", name);
+	if (strchr(name, '\n') || name[len - 1] == '\r')
+		return mlv_error_set(MLV_EINVALID, "'%s': a name with a newline or a final "
+				     "carriage return cannot be listed in .gitignore", name);
+
+	/* git trims unescaped trailing spaces from patterns. */
+	while (trail && name[trail - 1] == ' ')
+		trail--;
+	mlv_buf_addch(out, '/');
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (c == '*' || c == '?' || c == '[' || c == '\\' || (c == ' ' && i >= trail))
+			mlv_buf_addch(out, '\\');
+		mlv_buf_addch(out, c);
+	}
+	return 0;
+}
+
+static void gitignore_path(struct mlv_buf *out, const char *dir)
+{
+	if (dir && *dir && strcmp(dir, ".")) {
+		mlv_buf_adds(out, dir);
+		if (out->ptr[out->len - 1] != '/')
+			mlv_buf_addch(out, '/');
+	}
+	mlv_buf_adds(out, ".gitignore");
+}
+
+/*
+ * Read the .gitignore at `path` into `out`, never through a symlink.
+ * *mode is its permission bits, or 0644 when it does not exist (and
+ * *exists is 0).
+ */
+static int load(struct mlv_buf *out, mode_t *mode, int *exists, const char *path)
+{
+	struct stat st;
+	int fd, ret;
+
+	*exists = 0;
+	*mode = 0644;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ELOOP)
+			return mlv_error_set(MLV_EINVALID, "refusing to edit '%s': it is a "
+					     "symbolic link", path);
+		return mlv_error_set_errno(MLV_EIO, "cannot open '%s'", path);
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = mlv_error_set_errno(MLV_EIO, "cannot stat '%s'", path);
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = mlv_error_set(MLV_EINVALID, "refusing to edit '%s': not a regular file",
+				    path);
+		goto done;
+	}
+	*exists = 1;
+	*mode = st.st_mode & 07777;
+	ret = mlv_read_fd(out, fd, MLV_GITIGNORE_MAX, path);
+done:
+	close(fd);
+	return ret;
+}
+
+/* Is [s, s + len) the line `pat`, possibly with a CR before its newline? */
+static int is_line(const char *s, size_t len, const struct mlv_buf *pat)
+{
+	if (len == pat->len + 1 && s[pat->len] == '\r')
+		len--;
+	return len == pat->len && !memcmp(s, pat->ptr, len);
+}
+
+/*
+ * Copy `in` to `out` without the lines equal to `pat`; returns how many
+ * were dropped.
+ */
+static size_t filter_lines(struct mlv_buf *out, const struct mlv_buf *in,
+			   const struct mlv_buf *pat)
+{
+	const char *p = in->ptr, *end = in->ptr + in->len;
+	size_t dropped = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *next = nl ? nl + 1 : end;
+
+		if (is_line(p, (size_t)((nl ? nl : end) - p), pat))
+			dropped++;
+		else
+			mlv_buf_add(out, p, (size_t)(next - p));
+		p = next;
+	}
+	return dropped;
+}
+
+int mlv_gitignore_add(const char *dir, const char *name)
+{
+	struct mlv_buf path = MLV_BUF_INIT, pat = MLV_BUF_INIT;
+	struct mlv_buf content = MLV_BUF_INIT, rest = MLV_BUF_INIT;
+	mode_t mode;
+	int exists, ret;
+
+	if ((ret = mlv_gitignore_pattern(&pat, name)) < 0)
+		goto done;
+	gitignore_path(&path, dir);
+	if ((ret = load(&content, &mode, &exists, path.ptr)) < 0)
+		goto done;
+	if (filter_lines(&rest, &content, &pat))
+		goto done;
+	if (content.len && content.ptr[content.len - 1] != '\n')
+		mlv_buf_addch(&content, '\n');
+	mlv_buf_add(&content, pat.ptr, pat.len);
+	mlv_buf_addch(&content, '\n');
+	ret = mlv_write_file_atomic(path.ptr, content.ptr, content.len, mode, 1);
+done:
+	mlv_buf_release(&path);
+	mlv_buf_release(&pat);
+	mlv_buf_release(&content);
+	mlv_buf_release(&rest);
+	return ret;
+}
+
+int mlv_gitignore_remove(const char *dir, const char *name)
+{
+	struct mlv_buf path = MLV_BUF_INIT, pat = MLV_BUF_INIT;
+	struct mlv_buf content = MLV_BUF_INIT, rest = MLV_BUF_INIT;
+	mode_t mode;
+	int exists, ret;
+
+	if ((ret = mlv_gitignore_pattern(&pat, name)) < 0)
+		goto done;
+	gitignore_path(&path, dir);
+	if ((ret = load(&content, &mode, &exists, path.ptr)) < 0 || !exists)
+		goto done;
+	if (!filter_lines(&rest, &content, &pat))
+		goto done;
+	ret = mlv_write_file_atomic(path.ptr, rest.ptr, rest.len, mode, 1);
+done:
+	mlv_buf_release(&path);
+	mlv_buf_release(&pat);
+	mlv_buf_release(&content);
+	mlv_buf_release(&rest);
+	return ret;
+}

@@ -1,0 +1,56 @@
+#ifndef MLV_SCAN_H
+#define MLV_SCAN_H
+
+/*
+ * Walking a tracked path in the work tree: ids for files (from the stat
+ * cache, or by reading them), tree objects for directories, and optionally
+ * a diff against a stored tree.  Shared by add (with a writer), status and
+ * hash (without).
+ */
+#include <sys/stat.h>
+
+#include "mlv/store.h"
+#include "mlv/tree.h"
+#include "mlv/worktree.h"
+
+struct scan_cache_update {
+	char *path;
+	struct mlv_stat st;
+	struct mlv_oid id;
+	int64_t recorded_ns;
+};
+
+struct scan {
+	struct mlv_store *store;         /* stat cache and stored trees; may be NULL */
+	struct mlv_store_writer *writer; /* NULL: compute ids without storing */
+	const struct mlv_wt_callbacks *cb;
+	const char *artifact;            /* reported with changes */
+	int diff;                        /* report changes to cb->change */
+
+	struct scan_cache_update *updates;
+	size_t nr_updates, alloc_updates;
+	uint64_t files, bytes;
+};
+
+void scan_init(struct scan *s, struct mlv_store *store, struct mlv_store_writer *w,
+	       const struct mlv_wt_callbacks *cb);
+void scan_release(struct scan *s);
+
+/* The blob id of a regular file or symlink at `path`, described by `st`. */
+int scan_file(struct scan *s, const char *path, const struct stat *st, struct mlv_oid *out);
+
+/*
+ * The tree id of directory `path`.  With s->diff, changes against `stored`
+ * (NULL: everything counts as added) are reported relative to `root`, the
+ * artifact's own path (for symlink containment and for messages).
+ */
+int scan_dir(struct scan *s, const char *root, const char *path, const struct mlv_oid *stored,
+	     struct mlv_oid *out, uint64_t *size, uint64_t *files);
+
+/* Write the collected stat cache updates in one transaction. */
+int scan_flush_cache(struct scan *s);
+
+/* Report every file of stored tree `tree` under `path` as change `what`. */
+int scan_report_tree(struct scan *s, const struct mlv_oid *tree, const char *path, int what);
+
+#endif

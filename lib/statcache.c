@@ -1,0 +1,242 @@
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mlv/error.h"
+#include "store-priv.h"
+
+/*
+ * The stat cache lives in the statcache table.  Lookups go through a
+ * cached prepared statement; mlv_statcache_load_prefix() can load a
+ * subtree into memory first, after which lookups under it are a binary
+ * search.
+ */
+struct sc_entry {
+	char *path;
+	struct mlv_stat st;
+	struct mlv_oid oid;
+	int64_t recorded_ns;
+};
+
+struct mlv_statcache_mem {
+	char *prefix; /* "" = everything */
+	struct sc_entry *e;
+	size_t nr, alloc;
+};
+
+void mlv_statcache_mem_free(struct mlv_statcache_mem *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nr; i++)
+		free(m->e[i].path);
+	free(m->e);
+	free(m->prefix);
+	free(m);
+}
+
+static void drop_mem(struct mlv_store *s)
+{
+	mlv_statcache_mem_free(s->sc);
+	s->sc = NULL;
+}
+
+void mlv_stat_from(struct mlv_stat *out, const struct stat *st)
+{
+	out->size = (uint64_t)st->st_size;
+	out->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	out->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	out->ino = (uint64_t)st->st_ino;
+	out->dev = (uint64_t)st->st_dev;
+	out->mode = (uint32_t)st->st_mode;
+}
+
+int64_t mlv_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int vouches(const struct mlv_stat *a, const struct mlv_stat *b, int64_t recorded_ns)
+{
+	return a->size == b->size && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns &&
+	       a->ino == b->ino && a->dev == b->dev && a->mode == b->mode &&
+	       a->mtime_ns < recorded_ns;
+}
+
+static void row_stat(sqlite3_stmt *st, int col, struct mlv_stat *out)
+{
+	out->size = (uint64_t)sqlite3_column_int64(st, col);
+	out->mtime_ns = sqlite3_column_int64(st, col + 1);
+	out->ctime_ns = sqlite3_column_int64(st, col + 2);
+	out->ino = (uint64_t)sqlite3_column_int64(st, col + 3);
+	out->dev = (uint64_t)sqlite3_column_int64(st, col + 4);
+	out->mode = (uint32_t)sqlite3_column_int64(st, col + 5);
+}
+
+static int under_prefix(const char *prefix, const char *path)
+{
+	size_t n = strlen(prefix);
+
+	if (!n)
+		return 1;
+	return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+static int entry_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct sc_entry *)elem)->path);
+}
+
+int mlv_statcache_lookup(struct mlv_store *s, const char *path, const struct mlv_stat *st,
+			 struct mlv_oid *id_out)
+{
+	struct mlv_stat cached;
+	sqlite3_stmt *q;
+	int64_t recorded;
+	int rc, ret = 0;
+
+	if (s->sc && under_prefix(s->sc->prefix, path)) {
+		const struct sc_entry *e = bsearch(path, s->sc->e, s->sc->nr, sizeof(*e), entry_cmp);
+
+		if (!e || !vouches(st, &e->st, e->recorded_ns))
+			return 0;
+		*id_out = e->oid;
+		return 1;
+	}
+	if (!(q = mlv_index_stmt(s->ix, MLV_SQL_STAT_LOOKUP)))
+		return mlv_error_last_code();
+	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		row_stat(q, 0, &cached);
+		recorded = sqlite3_column_int64(q, 7);
+		if (sqlite3_column_bytes(q, 6) == MLV_OID_RAWSZ && vouches(st, &cached, recorded)) {
+			memcpy(id_out->id, sqlite3_column_blob(q, 6), MLV_OID_RAWSZ);
+			ret = 1;
+		}
+	} else if (rc != SQLITE_DONE) {
+		ret = mlv_index_error(s->ix, rc, "cannot read the stat cache");
+	}
+	sqlite3_reset(q);
+	return ret;
+}
+
+/* The smallest string greater than every "<prefix>/..." path: "<prefix>0". */
+static char *subtree_end(const char *prefix, char last)
+{
+	return mlv_xstrfmt("%s%c", prefix, last);
+}
+
+int mlv_statcache_load_prefix(struct mlv_store *s, const char *prefix)
+{
+	struct mlv_statcache_mem *m = mlv_calloc(1, sizeof(*m));
+	char *lo = NULL, *hi = NULL;
+	sqlite3_stmt *q;
+	int rc, ret = 0;
+
+	drop_mem(s);
+	m->prefix = mlv_strdup(prefix);
+	lo = mlv_strdup(prefix);
+	hi = subtree_end(prefix, '0');
+	if (!(q = mlv_index_stmt(s->ix, MLV_SQL_STAT_PREFIX))) {
+		ret = mlv_error_last_code();
+		goto done;
+	}
+	sqlite3_bind_text(q, 1, lo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, hi, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(q, 0);
+		struct sc_entry *e;
+
+		if (!path || !under_prefix(prefix, path) ||
+		    sqlite3_column_bytes(q, 7) != MLV_OID_RAWSZ)
+			continue;
+		MLV_ALLOC_GROW(m->e, m->nr + 1, m->alloc);
+		e = &m->e[m->nr++];
+		e->path = mlv_strdup(path);
+		row_stat(q, 1, &e->st);
+		memcpy(e->oid.id, sqlite3_column_blob(q, 7), MLV_OID_RAWSZ);
+		e->recorded_ns = sqlite3_column_int64(q, 8);
+	}
+	if (rc != SQLITE_DONE)
+		ret = mlv_index_error(s->ix, rc, "cannot read the stat cache");
+	sqlite3_reset(q);
+done:
+	free(lo);
+	free(hi);
+	if (ret) {
+		mlv_statcache_mem_free(m);
+		return ret;
+	}
+	/* SQLite's order is memcmp order; bsearch uses strcmp, which agrees. */
+	s->sc = m;
+	return 0;
+}
+
+int mlv_statcache_begin(struct mlv_store *s)
+{
+	return mlv_index_begin(s->ix);
+}
+
+int mlv_statcache_end(struct mlv_store *s, int commit)
+{
+	if (!mlv_index_in_transaction(s->ix))
+		return 0;
+	if (commit)
+		return mlv_index_commit(s->ix);
+	mlv_index_rollback(s->ix);
+	drop_mem(s);
+	return 0;
+}
+
+int mlv_statcache_put(struct mlv_store *s, const char *path, const struct mlv_stat *st,
+		      const struct mlv_oid *id, int64_t recorded_ns)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	drop_mem(s);
+	if (!(q = mlv_index_stmt(s->ix, MLV_SQL_STAT_PUT)))
+		return mlv_error_last_code();
+	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)st->size);
+	sqlite3_bind_int64(q, 3, st->mtime_ns);
+	sqlite3_bind_int64(q, 4, st->ctime_ns);
+	sqlite3_bind_int64(q, 5, (sqlite3_int64)st->ino);
+	sqlite3_bind_int64(q, 6, (sqlite3_int64)st->dev);
+	sqlite3_bind_int64(q, 7, st->mode);
+	sqlite3_bind_blob(q, 8, id->id, MLV_OID_RAWSZ, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 9, recorded_ns);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return mlv_index_error(s->ix, rc, "cannot update the stat cache");
+	return 0;
+}
+
+int mlv_statcache_delete(struct mlv_store *s, const char *path)
+{
+	char *lo = mlv_xstrfmt("%s/", path), *hi = subtree_end(path, '0');
+	sqlite3_stmt *q;
+	int rc, ret = 0;
+
+	drop_mem(s);
+	if (!(q = mlv_index_stmt(s->ix, MLV_SQL_STAT_DELETE))) {
+		ret = mlv_error_last_code();
+		goto done;
+	}
+	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, lo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, hi, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		ret = mlv_index_error(s->ix, rc, "cannot update the stat cache");
+done:
+	free(lo);
+	free(hi);
+	return ret;
+}

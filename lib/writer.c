@@ -1,0 +1,715 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "mlv/error.h"
+#include "mlv/fileio.h"
+#include "chunker.h"
+#include "store-priv.h"
+
+/*
+ * The writer splits work between the caller's thread and one worker:
+ *
+ *   caller: read(2), FastCDC, SHA-256 of the whole file (the blob id)
+ *   worker: SHA-256 of each chunk, dedup, zstd, appending to the pack
+ *
+ * Chunks travel in jobs through a FIFO bounded by INFLIGHT_MAX bytes of
+ * buffers.  put_fd() returns as soon as its last chunk is queued: the job
+ * carrying the last chunk names the blob, and the worker writes the recipe
+ * when it gets there.  Errors of the worker are sticky and returned by the
+ * next call.
+ */
+#define INFLIGHT_MAX (32u << 20)
+#define READ_SIZE (256u << 10)
+#define PROBE_SIZE (64u << 10)
+#define FREE_BUFS 4
+#define ZSTD_LEVEL 1
+/* Store raw unless compression saves at least 1/32 (about 3%). */
+#define WORTH_IT(stored, raw) ((stored) <= (raw) - (raw) / 32)
+
+enum {
+	J_FIRST = 1,     /* first chunk of a blob */
+	J_LAST = 2,      /* last job of a blob: `blob` is set */
+	J_KNOWN_ID = 4,  /* `id` is set: no need to hash */
+	J_NODATA = 8,    /* no chunk: just finish the blob */
+	J_TREE = 16,
+};
+
+struct job {
+	struct job *next;
+	unsigned flags;
+	unsigned char *data;
+	size_t len, alloc;
+	struct mlv_oid id;
+	struct mlv_oid blob;
+};
+
+/* The ids written to this writer's uncommitted packs. */
+struct oidset {
+	struct mlv_oid *slots;
+	unsigned char *used;
+	size_t nr, cap;
+};
+
+struct mlv_store_writer {
+	struct mlv_store *s;
+
+	pthread_t thread;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work;   /* worker waits for jobs */
+	pthread_cond_t cv_caller; /* caller waits for room or for idle */
+	struct job *head, *tail;
+	size_t inflight;
+	int busy, stop;
+	unsigned char *freebufs[FREE_BUFS];
+	int nfree;
+	int err;
+	char errmsg[1024];
+	uint64_t bytes_written;
+
+	/* caller side */
+	struct mlv_hash chash;
+
+	/* worker side */
+	struct mlv_index *wix;
+	struct mlv_hash whash;
+	ZSTD_CCtx *cctx;
+	unsigned char *cbuf;
+	size_t cbuf_size;
+	struct mlv_buf recipe;
+	size_t file_chunks;
+	struct mlv_pack_writer *cur;
+	struct mlv_pack_writer **sealed;
+	size_t nsealed, sealed_alloc;
+	struct oidset set;
+};
+
+static size_t oid_slot(const struct mlv_oid *id, size_t cap)
+{
+	uint64_t h;
+
+	memcpy(&h, id->id, sizeof(h));
+	return (size_t)(h & (cap - 1));
+}
+
+static int oidset_has(const struct oidset *set, const struct mlv_oid *id)
+{
+	if (!set->cap)
+		return 0;
+	for (size_t i = oid_slot(id, set->cap); set->used[i]; i = (i + 1) & (set->cap - 1))
+		if (!mlv_oid_cmp(&set->slots[i], id))
+			return 1;
+	return 0;
+}
+
+static void oidset_add(struct oidset *set, const struct mlv_oid *id)
+{
+	size_t i;
+
+	if ((set->nr + 1) * 2 > set->cap) {
+		struct oidset big;
+
+		big.cap = set->cap ? set->cap * 2 : 1024;
+		big.nr = 0;
+		big.slots = mlv_malloc(big.cap * sizeof(*big.slots));
+		big.used = mlv_calloc(big.cap, 1);
+		for (size_t j = 0; j < set->cap; j++)
+			if (set->used[j])
+				oidset_add(&big, &set->slots[j]);
+		free(set->slots);
+		free(set->used);
+		*set = big;
+	}
+	for (i = oid_slot(id, set->cap); set->used[i]; i = (i + 1) & (set->cap - 1))
+		if (!mlv_oid_cmp(&set->slots[i], id))
+			return;
+	set->used[i] = 1;
+	set->slots[i] = *id;
+	set->nr++;
+}
+
+static void oidset_clear(struct oidset *set)
+{
+	free(set->slots);
+	free(set->used);
+	memset(set, 0, sizeof(*set));
+}
+
+/* Worker side. */
+
+static void set_worker_error(struct mlv_store_writer *w, int code)
+{
+	pthread_mutex_lock(&w->mu);
+	if (!w->err) {
+		w->err = code;
+		snprintf(w->errmsg, sizeof(w->errmsg), "%s", mlv_error_last());
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+static int seal_current(struct mlv_store_writer *w)
+{
+	int ret;
+
+	if (!w->cur)
+		return 0;
+	if (!mlv_pack_writer_count(w->cur)) {
+		mlv_pack_writer_free(w->cur);
+		w->cur = NULL;
+		return 0;
+	}
+	if ((ret = mlv_pack_writer_seal(w->cur)))
+		return ret;
+	MLV_ALLOC_GROW(w->sealed, w->nsealed + 1, w->sealed_alloc);
+	w->sealed[w->nsealed++] = w->cur;
+	w->cur = NULL;
+	return 0;
+}
+
+static int store_object(struct mlv_store_writer *w, int type, const struct mlv_oid *id,
+			const unsigned char *data, size_t len)
+{
+	const void *stored = data;
+	size_t stored_len = len;
+	int comp = MLV_COMP_RAW, ret;
+
+	if (oidset_has(&w->set, id))
+		return 0;
+	if ((ret = mlv_index_has(w->wix, id)))
+		return ret < 0 ? ret : 0;
+
+	if (len >= 64) {
+		int worth = 1;
+
+		if (len >= 2 * PROBE_SIZE) {
+			size_t r = ZSTD_compressCCtx(w->cctx, w->cbuf, w->cbuf_size,
+						     data + len / 2 - PROBE_SIZE / 2, PROBE_SIZE, 1);
+
+			worth = !ZSTD_isError(r) && WORTH_IT(r, PROBE_SIZE);
+		}
+		if (worth) {
+			size_t bound = ZSTD_compressBound(len), r;
+
+			if (bound > w->cbuf_size) {
+				free(w->cbuf);
+				w->cbuf_size = bound;
+				w->cbuf = mlv_malloc(bound);
+			}
+			r = ZSTD_compressCCtx(w->cctx, w->cbuf, w->cbuf_size, data, len, ZSTD_LEVEL);
+			if (!ZSTD_isError(r) && WORTH_IT(r, len)) {
+				stored = w->cbuf;
+				stored_len = r;
+				comp = MLV_COMP_ZSTD;
+			}
+		}
+	}
+	if (!w->cur && (ret = mlv_pack_writer_open(&w->cur, w->s->packdir)))
+		return ret;
+	if ((ret = mlv_pack_writer_add(w->cur, id, type, comp, stored, stored_len, len)))
+		return ret;
+	oidset_add(&w->set, id);
+	__atomic_add_fetch(&w->bytes_written, MLV_PACK_REC_HDR_SIZE + stored_len, __ATOMIC_RELAXED);
+	if (w->cbuf_size > 2 * ZSTD_compressBound(MLV_CHUNK_MAX)) {
+		free(w->cbuf);
+		w->cbuf_size = ZSTD_compressBound(MLV_CHUNK_MAX);
+		w->cbuf = mlv_malloc(w->cbuf_size);
+	}
+	if (mlv_pack_writer_size(w->cur) >= MLV_PACK_ROLLOVER)
+		return seal_current(w);
+	return 0;
+}
+
+static int finish_blob(struct mlv_store_writer *w, const struct mlv_oid *blob)
+{
+	size_t n = w->file_chunks;
+
+	w->file_chunks = 0;
+	if (n < 2)
+		return 0;
+	return store_object(w, MLV_OBJ_RECIPE, blob, (unsigned char *)w->recipe.ptr, w->recipe.len);
+}
+
+static int run_job(struct mlv_store_writer *w, struct job *j)
+{
+	struct mlv_oid id;
+	int ret;
+
+	if (j->flags & J_NODATA)
+		return finish_blob(w, &j->blob);
+	if (j->flags & J_KNOWN_ID) {
+		id = j->id;
+	} else {
+		mlv_hash_update(&w->whash, j->data, j->len);
+		mlv_hash_final(&id, &w->whash);
+	}
+	if (j->flags & J_TREE)
+		return store_object(w, MLV_OBJ_TREE, &id, j->data, j->len);
+	if (j->flags & J_FIRST) {
+		mlv_buf_reset(&w->recipe);
+		mlv_buf_add(&w->recipe, MLV_RECIPE_MAGIC, MLV_RECIPE_MAGIC_LEN);
+		w->file_chunks = 0;
+	}
+	{
+		unsigned char ent[MLV_RECIPE_ENTRY_SIZE];
+
+		mlv_put_be64(ent, j->len);
+		memcpy(ent + 8, id.id, MLV_OID_RAWSZ);
+		mlv_buf_add(&w->recipe, ent, sizeof(ent));
+		w->file_chunks++;
+	}
+	if ((ret = store_object(w, MLV_OBJ_CHUNK, &id, j->data, j->len)))
+		return ret;
+	if (j->flags & J_LAST)
+		return finish_blob(w, &j->blob);
+	return 0;
+}
+
+/* Called with the mutex held. */
+static void release_buf(struct mlv_store_writer *w, unsigned char *buf, size_t alloc)
+{
+	if (alloc == MLV_CHUNK_MAX && w->nfree < FREE_BUFS)
+		w->freebufs[w->nfree++] = buf;
+	else
+		free(buf);
+}
+
+static void *worker_main(void *arg)
+{
+	struct mlv_store_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct job *j;
+		int failed;
+
+		while (!w->head && !w->stop)
+			pthread_cond_wait(&w->cv_work, &w->mu);
+		if (!w->head)
+			break;
+		j = w->head;
+		w->head = j->next;
+		if (!w->head)
+			w->tail = NULL;
+		w->busy = 1;
+		failed = w->err;
+		pthread_mutex_unlock(&w->mu);
+
+		if (!failed) {
+			int ret = run_job(w, j);
+
+			if (ret)
+				set_worker_error(w, ret);
+		}
+
+		pthread_mutex_lock(&w->mu);
+		w->busy = 0;
+		w->inflight -= j->alloc;
+		release_buf(w, j->data, j->alloc);
+		free(j);
+		pthread_cond_broadcast(&w->cv_caller);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Caller side. */
+
+static int check_error(struct mlv_store_writer *w)
+{
+	int ret;
+
+	pthread_mutex_lock(&w->mu);
+	ret = w->err;
+	if (ret)
+		mlv_error_set(ret, "%s", w->errmsg);
+	pthread_mutex_unlock(&w->mu);
+	return ret;
+}
+
+static unsigned char *get_buf(struct mlv_store_writer *w, size_t size)
+{
+	unsigned char *p = NULL;
+
+	if (size == MLV_CHUNK_MAX) {
+		pthread_mutex_lock(&w->mu);
+		if (w->nfree)
+			p = w->freebufs[--w->nfree];
+		pthread_mutex_unlock(&w->mu);
+	}
+	return p ? p : mlv_malloc(size ? size : 1);
+}
+
+static void submit(struct mlv_store_writer *w, unsigned flags, unsigned char *data, size_t len,
+		   size_t alloc, const struct mlv_oid *id, const struct mlv_oid *blob)
+{
+	struct job *j = mlv_calloc(1, sizeof(*j));
+
+	j->flags = flags;
+	j->data = data;
+	j->len = len;
+	j->alloc = alloc;
+	if (id)
+		j->id = *id;
+	if (blob)
+		j->blob = *blob;
+	pthread_mutex_lock(&w->mu);
+	while (w->inflight && w->inflight + alloc > INFLIGHT_MAX)
+		pthread_cond_wait(&w->cv_caller, &w->mu);
+	w->inflight += alloc;
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	pthread_cond_signal(&w->cv_work);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void drain(struct mlv_store_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->head || w->busy)
+		pthread_cond_wait(&w->cv_caller, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+struct source {
+	int fd;
+	const unsigned char *data;
+	size_t len, pos;
+	const char *path;
+};
+
+static ssize_t source_read(struct source *src, void *dst, size_t n)
+{
+	if (src->fd < 0) {
+		if (n > src->len - src->pos)
+			n = src->len - src->pos;
+		memcpy(dst, src->data + src->pos, n);
+		src->pos += n;
+		return (ssize_t)n;
+	}
+	for (;;) {
+		ssize_t r = read(src->fd, dst, n);
+
+		if (r >= 0 || errno != EINTR)
+			return r;
+	}
+}
+
+static int put_stream(struct mlv_store_writer *w, struct mlv_oid *id_out, uint64_t *size_out,
+		      struct source *src, uint64_t hint)
+{
+	struct mlv_chunker c;
+	struct mlv_oid blob;
+	size_t cap = hint < MLV_CHUNK_MAX ? (size_t)hint + 1 : MLV_CHUNK_MAX;
+	unsigned char *buf;
+	size_t len = 0, nchunks = 0;
+	uint64_t total = 0;
+	int ret;
+
+	if ((ret = check_error(w)))
+		return ret;
+	mlv_chunker_init(&c);
+	buf = get_buf(w, cap);
+	for (;;) {
+		size_t want, pos;
+		ssize_t n;
+
+		if (len == cap) {
+			/* The file grew since fstat(): up to a whole chunk. */
+			size_t ncap = cap < READ_SIZE / 2 ? READ_SIZE : cap * 2;
+			unsigned char *nbuf;
+
+			if (ncap > MLV_CHUNK_MAX)
+				ncap = MLV_CHUNK_MAX;
+			nbuf = get_buf(w, ncap);
+
+			memcpy(nbuf, buf, len);
+			free(buf);
+			buf = nbuf;
+			cap = ncap;
+		}
+		want = cap - len < READ_SIZE ? cap - len : READ_SIZE;
+		n = source_read(src, buf + len, want);
+		if (n < 0) {
+			ret = mlv_error_set_errno(MLV_EIO, "cannot read '%s'", src->path);
+			free(buf);
+			mlv_hash_final(&blob, &w->chash);
+			return ret;
+		}
+		if (!n)
+			break;
+		mlv_hash_update(&w->chash, buf + len, (size_t)n);
+		total += (uint64_t)n;
+		pos = len;
+		len += (size_t)n;
+		while (pos < len) {
+			unsigned char *nbuf;
+			int cut;
+
+			pos += mlv_chunker_next(&c, buf + pos, len - pos, &cut);
+			if (!cut)
+				break;
+			nbuf = get_buf(w, MLV_CHUNK_MAX);
+			memcpy(nbuf, buf + pos, len - pos);
+			submit(w, nchunks ? 0 : J_FIRST, buf, pos, cap, NULL, NULL);
+			nchunks++;
+			buf = nbuf;
+			cap = MLV_CHUNK_MAX;
+			len -= pos;
+			pos = 0;
+		}
+	}
+	mlv_hash_final(&blob, &w->chash);
+	if (!nchunks)
+		submit(w, J_FIRST | J_LAST | J_KNOWN_ID, buf, len, cap, &blob, &blob);
+	else if (len)
+		submit(w, J_LAST, buf, len, cap, NULL, &blob);
+	else
+		submit(w, J_LAST | J_NODATA, buf, 0, cap, NULL, &blob);
+	if (id_out)
+		*id_out = blob;
+	if (size_out)
+		*size_out = total;
+	return 0;
+}
+
+int mlv_store_writer_put_fd(struct mlv_store_writer *w, struct mlv_oid *id_out,
+			    uint64_t *size_out, int fd, const char *path_for_errors)
+{
+	struct source src = { fd, NULL, 0, 0, path_for_errors ? path_for_errors : "(fd)" };
+	uint64_t hint = MLV_CHUNK_MAX;
+	struct stat st;
+
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
+		off_t cur = lseek(fd, 0, SEEK_CUR);
+
+		if (cur >= 0 && cur <= st.st_size)
+			hint = (uint64_t)(st.st_size - cur);
+	}
+	return put_stream(w, id_out, size_out, &src, hint);
+}
+
+int mlv_store_writer_put_buf(struct mlv_store_writer *w, struct mlv_oid *id_out,
+			     const void *data, size_t len)
+{
+	struct source src = { -1, data, len, 0, "(buffer)" };
+
+	return put_stream(w, id_out, NULL, &src, len);
+}
+
+int mlv_store_writer_put_tree(struct mlv_store_writer *w, struct mlv_oid *id_out,
+			      const void *data, size_t len)
+{
+	unsigned char *copy;
+	struct mlv_oid id;
+	int ret;
+
+	if ((ret = check_error(w)))
+		return ret;
+	if (len > MLV_OBJECT_META_MAX)
+		return mlv_error_set(MLV_EINVALID, "tree of %zu bytes is larger than the limit", len);
+	mlv_hash_update(&w->chash, data, len);
+	mlv_hash_final(&id, &w->chash);
+	copy = mlv_malloc(len ? len : 1);
+	memcpy(copy, data, len);
+	submit(w, J_TREE | J_KNOWN_ID, copy, len, len ? len : 1, &id, NULL);
+	if (id_out)
+		*id_out = id;
+	return 0;
+}
+
+uint64_t mlv_store_writer_bytes_written(struct mlv_store_writer *w)
+{
+	return __atomic_load_n(&w->bytes_written, __ATOMIC_RELAXED);
+}
+
+static void drop_packs(struct mlv_store_writer *w)
+{
+	for (size_t i = 0; i < w->nsealed; i++)
+		mlv_pack_writer_free(w->sealed[i]);
+	w->nsealed = 0;
+	mlv_pack_writer_free(w->cur);
+	w->cur = NULL;
+	oidset_clear(&w->set);
+}
+
+static int index_packs(struct mlv_store_writer *w, char (*names)[MLV_PACK_NAME_MAX])
+{
+	struct mlv_index *ix = w->s->ix;
+	int reopen = mlv_index_in_transaction(ix);
+	int ret;
+
+	/* A stat cache batch open on this connection is only a cache: commit it first. */
+	if (reopen && (ret = mlv_index_commit(ix)))
+		return ret;
+	if ((ret = mlv_index_begin(ix)))
+		goto done;
+	for (size_t i = 0; i < w->nsealed; i++) {
+		const struct mlv_pack_entry *e;
+		int64_t pack_id;
+		size_t nr;
+
+		e = mlv_pack_writer_entries(w->sealed[i], &nr);
+		if ((ret = mlv_index_add_pack(ix, names[i], mlv_pack_writer_size(w->sealed[i]), nr,
+					      &pack_id)))
+			goto done;
+		for (size_t k = 0; k < nr; k++)
+			if ((ret = mlv_index_add_object(ix, pack_id, &e[k])))
+				goto done;
+	}
+	ret = mlv_index_commit(ix);
+done:
+	if (ret)
+		mlv_index_rollback(ix);
+	if (reopen) {
+		int r2 = mlv_index_begin(ix);
+
+		if (!ret)
+			ret = r2;
+	}
+	return ret;
+}
+
+int mlv_store_writer_commit(struct mlv_store_writer *w)
+{
+	char (*names)[MLV_PACK_NAME_MAX] = NULL;
+	int ret;
+
+	drain(w);
+	if ((ret = check_error(w)))
+		return ret;
+	if ((ret = seal_current(w)))
+		goto done;
+	if (!w->nsealed)
+		goto done;
+	names = mlv_calloc(w->nsealed, sizeof(*names));
+	for (size_t i = 0; i < w->nsealed; i++)
+		if ((ret = mlv_pack_writer_publish(w->sealed[i], names[i])))
+			goto done;
+	if ((ret = mlv_fsync_dir(w->s->packdir)) || (ret = index_packs(w, names)))
+		goto done;
+	drop_packs(w);
+done:
+	free(names);
+	if (ret) {
+		pthread_mutex_lock(&w->mu);
+		if (!w->err) {
+			w->err = ret;
+			snprintf(w->errmsg, sizeof(w->errmsg), "%s", mlv_error_last());
+		}
+		pthread_mutex_unlock(&w->mu);
+	}
+	return ret;
+}
+
+int mlv_store_writer_new(struct mlv_store_writer **out, struct mlv_store *s)
+{
+	struct mlv_store_writer *w = mlv_calloc(1, sizeof(*w));
+	int ret;
+
+	*out = NULL;
+	w->s = s;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv_work, NULL);
+	pthread_cond_init(&w->cv_caller, NULL);
+	mlv_buf_init(&w->recipe, 0);
+	if ((ret = mlv_hash_init(&w->chash)) || (ret = mlv_hash_init(&w->whash)))
+		goto done;
+	if ((ret = mlv_index_open(&w->wix, s->dbpath)))
+		goto done;
+	if (!(w->cctx = ZSTD_createCCtx())) {
+		ret = mlv_error_set(MLV_ERROR, "cannot create zstd context");
+		goto done;
+	}
+	w->cbuf_size = ZSTD_compressBound(MLV_CHUNK_MAX);
+	w->cbuf = mlv_malloc(w->cbuf_size);
+	if ((ret = pthread_create(&w->thread, NULL, worker_main, w))) {
+		errno = ret;
+		ret = mlv_error_set_errno(MLV_ERROR, "cannot start writer thread");
+		goto done;
+	}
+	w->started = 1;
+done:
+	if (ret)
+		mlv_store_writer_free(w);
+	else
+		*out = w;
+	return ret;
+}
+
+void mlv_store_writer_free(struct mlv_store_writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->head) {
+		struct job *j = w->head;
+
+		w->head = j->next;
+		w->inflight -= j->alloc;
+		free(j->data);
+		free(j);
+	}
+	w->tail = NULL;
+	w->stop = 1;
+	pthread_cond_signal(&w->cv_work);
+	pthread_mutex_unlock(&w->mu);
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	drop_packs(w);
+	for (int i = 0; i < w->nfree; i++)
+		free(w->freebufs[i]);
+	free(w->sealed);
+	mlv_index_free(w->wix);
+	ZSTD_freeCCtx(w->cctx);
+	free(w->cbuf);
+	mlv_buf_release(&w->recipe);
+	mlv_hash_release(&w->chash);
+	mlv_hash_release(&w->whash);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv_work);
+	pthread_cond_destroy(&w->cv_caller);
+	free(w);
+}
+
+int mlv_blob_hash_fd(struct mlv_oid *out, uint64_t *size_out, int fd, const char *path_for_errors)
+{
+	struct mlv_hash h;
+	unsigned char *buf;
+	uint64_t total = 0;
+	int ret;
+
+	if ((ret = mlv_hash_init(&h)))
+		return ret;
+	buf = mlv_malloc(READ_SIZE);
+	for (;;) {
+		ssize_t n = read(fd, buf, READ_SIZE);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = mlv_error_set_errno(MLV_EIO, "cannot read '%s'",
+						  path_for_errors ? path_for_errors : "(fd)");
+			goto done;
+		}
+		if (!n)
+			break;
+		mlv_hash_update(&h, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	mlv_hash_final(out, &h);
+	if (size_out)
+		*size_out = total;
+done:
+	free(buf);
+	mlv_hash_release(&h);
+	return ret;
+}

@@ -1,0 +1,400 @@
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mlv/buf.h"
+#include "mlv/error.h"
+#include "mlv/fileio.h"
+#include "mlv/store.h"
+#include "tap.h"
+
+static void fill_random(unsigned char *p, size_t len, uint64_t seed)
+{
+	uint64_t x = seed | 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (unsigned char)(x >> 32);
+	}
+}
+
+static int sink_buf(void *ctx, const void *data, size_t len)
+{
+	mlv_buf_add(ctx, data, len);
+	return 0;
+}
+
+static int read_back(struct mlv_store *s, const struct mlv_oid *id, struct mlv_buf *out)
+{
+	mlv_buf_reset(out);
+	return mlv_store_read_blob(s, id, sink_buf, out);
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = mlv_write_all(fd, data, len, path);
+	close(fd);
+	return ret;
+}
+
+static uint64_t packs_size(const char *dir, int *count)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	uint64_t total = 0;
+
+	*count = 0;
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[4096];
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!stat(path, &st)) {
+			total += (uint64_t)st.st_size;
+			(*count)++;
+		}
+	}
+	closedir(d);
+	return total;
+}
+
+/* Path of the only pack holding `id`. */
+static void pack_path(char *out, size_t n, const char *mlvdir, struct mlv_store *s,
+		      const struct mlv_oid *id, uint64_t *offset)
+{
+	struct mlv_object_info info;
+
+	memset(&info, 0, sizeof(info));
+	mlv_store_info(s, id, &info);
+	{
+		struct mlv_buf b = MLV_BUF_INIT;
+
+		mlv_buf_addf(&b, "%s/store/packs/%s", mlvdir, info.pack);
+		if (b.len < n)
+			memcpy(out, b.ptr, b.len + 1);
+		mlv_buf_release(&b);
+	}
+	if (offset)
+		*offset = info.offset;
+}
+
+static void flip_byte(const char *path, uint64_t off)
+{
+	int fd = open(path, O_RDWR);
+	unsigned char c = 0;
+
+	if (fd < 0)
+		return;
+	if (pread(fd, &c, 1, (off_t)off) == 1) {
+		c ^= 0x55;
+		if (pwrite(fd, &c, 1, (off_t)off) != 1)
+			tap_diag("pwrite failed");
+	}
+	close(fd);
+}
+
+struct problems {
+	int n;
+	char kinds[512];
+};
+
+static void report(void *ctx, const char *kind, const char *what, const char *detail)
+{
+	struct problems *p = ctx;
+	size_t l = strlen(p->kinds);
+
+	p->n++;
+	snprintf(p->kinds + l, sizeof(p->kinds) - l, "%s%s", l ? "," : "", kind);
+	tap_diag("fsck: %s %s: %s", kind, what, detail);
+}
+
+static int fsck(struct mlv_store *s, int repair, struct problems *p)
+{
+	struct mlv_fsck_stats st;
+
+	memset(p, 0, sizeof(*p));
+	return mlv_store_fsck(s, repair, report, p, &st);
+}
+
+static void test_roundtrip(struct mlv_store *s, const char *dir)
+{
+	struct mlv_store_writer *w = NULL;
+	struct mlv_buf got = MLV_BUF_INIT;
+	size_t big = 20u << 20;
+	unsigned char *data = malloc(big);
+	struct mlv_oid id_empty, id_small, id_min, id_big, id_fd, id_tree, expect;
+	struct mlv_object_info info;
+	enum mlv_object_type type;
+	uint64_t size = 0;
+	char path[4096];
+	int fd;
+
+	fill_random(data, big, 1);
+	is_int(mlv_store_writer_new(&w, s), 0, "writer_new");
+	is_int(mlv_store_writer_put_buf(w, &id_empty, "", 0), 0, "put empty buffer");
+	is_int(mlv_store_writer_put_buf(w, &id_small, "hello\n", 6), 0, "put small buffer");
+	is_int(mlv_store_writer_put_buf(w, &id_min, data, MLV_CHUNK_MIN), 0, "put MIN-byte buffer");
+	is_int(mlv_store_writer_put_buf(w, &id_big, data, big), 0, "put 20 MiB buffer");
+	is_int(mlv_store_writer_put_tree(w, &id_tree, "mlvtree 1\n", 10), 0, "put tree");
+	mlv_hash_buf(&expect, data, big);
+	ok(!mlv_oid_cmp(&expect, &id_big), "blob id is the SHA-256 of the content");
+	mlv_hash_buf(&expect, "", 0);
+	ok(!mlv_oid_cmp(&expect, &id_empty), "empty blob id is SHA-256 of nothing");
+	is_int(mlv_store_has(s, &id_big), 0, "not visible before commit");
+	is_int(mlv_store_writer_commit(w), 0, "commit: %s", mlv_error_last());
+	is_int(mlv_store_has(s, &id_big), 1, "visible after commit");
+
+	is_int(read_back(s, &id_empty, &got), 0, "read empty");
+	is_int(got.len, 0, "empty is empty");
+	is_int(read_back(s, &id_small, &got), 0, "read small");
+	ok(got.len == 6 && !memcmp(got.ptr, "hello\n", 6), "small round trip");
+	is_int(read_back(s, &id_min, &got), 0, "read MIN");
+	ok(got.len == MLV_CHUNK_MIN && !memcmp(got.ptr, data, got.len), "MIN round trip");
+	is_int(read_back(s, &id_big, &got), 0, "read big: %s", mlv_error_last());
+	ok(got.len == big && !memcmp(got.ptr, data, big), "20 MiB round trip");
+	is_int(mlv_store_info(s, &id_big, &info), 0, "info big");
+	is_int(info.type, MLV_OBJ_RECIPE, "a multi-chunk blob is a recipe");
+	is_int(mlv_store_info(s, &id_small, &info), 0, "info small");
+	is_int(info.type, MLV_OBJ_CHUNK, "a small blob is a chunk");
+	is_int(mlv_store_read(s, &id_tree, &got, &type, 1024), 0, "read tree");
+	ok(type == MLV_OBJ_TREE && got.len == 10 && !memcmp(got.ptr, "mlvtree 1\n", 10), "tree round trip");
+	is_int(mlv_store_read(s, &id_big, &got, NULL, 10), MLV_EINVALID, "read refuses > max");
+	is_int(read_back(s, &id_tree, &got), MLV_EINVALID, "read_blob refuses a tree");
+
+	/* fd round trip, and dedup: the same content again writes no bytes. */
+	snprintf(path, sizeof(path), "%s/file.bin", dir);
+	write_file(path, data + 12345, big - 3u * 1024 * 1024);
+	fd = open(path, O_RDONLY);
+	is_int(mlv_store_writer_put_fd(w, &id_fd, &size, fd, path), 0, "put_fd");
+	close(fd);
+	is_int(size, big - 3u * 1024 * 1024, "put_fd size");
+	is_int(mlv_store_writer_commit(w), 0, "commit fd");
+	{
+		uint64_t before = mlv_store_writer_bytes_written(w);
+		int npacks0, npacks1;
+		uint64_t sz0;
+		char pdir[4096];
+		struct mlv_oid again;
+
+		snprintf(pdir, sizeof(pdir), "%s/mlv/store/packs", dir);
+		sz0 = packs_size(pdir, &npacks0);
+		fd = open(path, O_RDONLY);
+		is_int(mlv_store_writer_put_fd(w, &again, NULL, fd, path), 0, "put_fd again");
+		close(fd);
+		is_int(mlv_store_writer_put_buf(w, NULL, data, big), 0, "put big buffer again");
+		is_int(mlv_store_writer_commit(w), 0, "commit again");
+		ok(!mlv_oid_cmp(&again, &id_fd), "same id");
+		is_int(mlv_store_writer_bytes_written(w), before, "dedup: no new bytes written");
+		ok(packs_size(pdir, &npacks1) == sz0 && npacks1 == npacks0, "dedup: no new pack");
+	}
+	is_int(read_back(s, &id_fd, &got), 0, "read fd blob");
+	ok(got.len == size && !memcmp(got.ptr, data + 12345, size), "fd round trip");
+
+	/* Shifted content shares most chunks. */
+	{
+		uint64_t before = mlv_store_writer_bytes_written(w);
+
+		memmove(data + 1000, data, big - 1000);
+		fill_random(data, 1000, 99);
+		is_int(mlv_store_writer_put_buf(w, NULL, data, big), 0, "put shifted");
+		is_int(mlv_store_writer_commit(w), 0, "commit shifted");
+		ok(mlv_store_writer_bytes_written(w) - before < 3u * MLV_CHUNK_MAX,
+		   "inserting at the front stores only a few new chunks (%llu bytes)",
+		   (unsigned long long)(mlv_store_writer_bytes_written(w) - before));
+	}
+
+	/* Uncommitted writes vanish with the writer. */
+	{
+		struct mlv_oid lost;
+
+		fill_random(data, 1000, 1234);
+		mlv_store_writer_put_buf(w, &lost, data, 1000);
+		mlv_store_writer_free(w);
+		w = NULL;
+		is_int(mlv_store_has(s, &lost), 0, "uncommitted object not stored");
+	}
+	mlv_store_writer_free(w);
+	mlv_buf_release(&got);
+	free(data);
+}
+
+/* Two strings whose ids share their first 32 bits (birthday search). */
+static void find_collision(char a[32], char b[32])
+{
+	size_t cap = 1u << 20;
+	uint32_t *keys = calloc(cap, sizeof(*keys));
+	uint32_t *vals = calloc(cap, sizeof(*vals));
+
+	for (uint32_t i = 1;; i++) {
+		struct mlv_oid id;
+		char s[32];
+		uint32_t k;
+		size_t h;
+
+		snprintf(s, sizeof(s), "collide %u", i);
+		mlv_hash_buf(&id, s, strlen(s));
+		k = (uint32_t)id.id[0] << 24 | (uint32_t)id.id[1] << 16 | (uint32_t)id.id[2] << 8 | id.id[3];
+		for (h = k & (cap - 1); vals[h] && keys[h] != k; h = (h + 1) & (cap - 1))
+			;
+		if (vals[h]) {
+			snprintf(a, 32, "collide %u", vals[h]);
+			snprintf(b, 32, "%s", s);
+			break;
+		}
+		keys[h] = k;
+		vals[h] = i;
+	}
+	free(keys);
+	free(vals);
+}
+
+static void test_prefix(struct mlv_store *s)
+{
+	struct mlv_store_writer *w;
+	struct mlv_oid ids[2], found;
+	char hex[MLV_OID_HEXSZ + 1], a[32], b[32];
+
+	find_collision(a, b);
+	mlv_store_writer_new(&w, s);
+	mlv_store_writer_put_buf(w, &ids[0], a, strlen(a));
+	mlv_store_writer_put_buf(w, &ids[1], b, strlen(b));
+	is_int(mlv_store_writer_commit(w), 0, "commit two objects with a common 8-digit prefix");
+	mlv_store_writer_free(w);
+	ok(!memcmp(ids[0].id, ids[1].id, 4) && mlv_oid_cmp(&ids[0], &ids[1]), "ids share 4 bytes");
+	mlv_oid_tohex(hex, &ids[0]);
+	hex[8] = '\0';
+	is_int(mlv_store_resolve_prefix(s, &found, hex), MLV_EAMBIGUOUS, "8-digit prefix is ambiguous");
+	ok(strstr(mlv_error_last(), hex) != NULL, "message names the prefix");
+	mlv_oid_tohex(hex, &ids[1]);
+	hex[20] = '\0';
+	is_int(mlv_store_resolve_prefix(s, &found, hex), 0, "20-digit prefix is unique");
+	ok(!mlv_oid_cmp(&found, &ids[1]), "prefix resolves to the right object");
+	hex[19] = '\0';
+	is_int(mlv_store_resolve_prefix(s, &found, hex), 0, "odd-length prefix works");
+	ok(!mlv_oid_cmp(&found, &ids[1]), "odd-length prefix resolves to the right object");
+	mlv_oid_tohex(hex, &ids[0]);
+	is_int(mlv_store_resolve_prefix(s, &found, hex), 0, "full id resolves");
+	hex[7] = '\0';
+	is_int(mlv_store_resolve_prefix(s, &found, hex), MLV_EINVALID, "7 digits is too short");
+	is_int(mlv_store_resolve_prefix(s, &found, "zzzzzzzz"), MLV_EINVALID, "non-hex refused");
+	is_int(mlv_store_resolve_prefix(s, &found, "0123456789abcdef0123456789abcdef"), MLV_ENOTFOUND,
+	       "unknown prefix not found");
+}
+
+static void test_corrupt_read(struct mlv_store *s, const char *mlvdir)
+{
+	struct mlv_store_writer *w;
+	struct mlv_buf got = MLV_BUF_INIT;
+	size_t len = MLV_CHUNK_MIN;
+	unsigned char *data = malloc(len);
+	struct mlv_oid id;
+	char path[4096], hex[MLV_OID_HEXSZ + 1];
+	uint64_t off;
+	struct problems p;
+
+	fill_random(data, len, 77);
+	mlv_store_writer_new(&w, s);
+	mlv_store_writer_put_buf(w, &id, data, len);
+	is_int(mlv_store_writer_commit(w), 0, "commit random chunk");
+	mlv_store_writer_free(w);
+	pack_path(path, sizeof(path), mlvdir, s, &id, &off);
+	flip_byte(path, off + 52 + 1000);
+	is_int(read_back(s, &id, &got), MLV_ECORRUPT, "flipped byte: read_blob fails");
+	mlv_oid_tohex(hex, &id);
+	ok(strstr(mlv_error_last(), hex) && strstr(mlv_error_last(), "pack-"),
+	   "message names object and pack: %s", mlv_error_last());
+	ok(fsck(s, 0, &p) > 0 && strstr(p.kinds, "corrupt"), "fsck reports the corrupt object");
+	mlv_buf_release(&got);
+	free(data);
+}
+
+static void test_statcache(struct mlv_store *s, const char *dir)
+{
+	struct mlv_stat st, other;
+	struct mlv_oid id, got;
+	struct stat sb;
+	char path[4096];
+	int64_t now;
+
+	snprintf(path, sizeof(path), "%s/sc", dir);
+	write_file(path, "x", 1);
+	stat(path, &sb);
+	mlv_stat_from(&st, &sb);
+	mlv_hash_buf(&id, "x", 1);
+	now = mlv_now_ns();
+	ok(st.mtime_ns <= now, "mtime not in the future");
+
+	is_int(mlv_statcache_begin(s), 0, "statcache begin");
+	is_int(mlv_statcache_put(s, "a/b", &st, &id, st.mtime_ns), 0, "put racy entry");
+	is_int(mlv_statcache_put(s, "a/c", &st, &id, st.mtime_ns + 1), 0, "put clean entry");
+	is_int(mlv_statcache_put(s, "a/c/d", &st, &id, st.mtime_ns + 1), 0, "put nested entry");
+	is_int(mlv_statcache_put(s, "a.x", &st, &id, st.mtime_ns + 1), 0, "put sibling entry");
+	is_int(mlv_statcache_end(s, 1), 0, "statcache end");
+
+	is_int(mlv_statcache_lookup(s, "a/b", &st, &got), 0, "racy entry (mtime == recorded) not trusted");
+	is_int(mlv_statcache_lookup(s, "a/c", &st, &got), 1, "clean entry trusted");
+	ok(!mlv_oid_cmp(&got, &id), "clean entry gives the id");
+	other = st;
+	other.size++;
+	is_int(mlv_statcache_lookup(s, "a/c", &other, &got), 0, "size change not trusted");
+	other = st;
+	other.ino++;
+	is_int(mlv_statcache_lookup(s, "a/c", &other, &got), 0, "inode change not trusted");
+	other = st;
+	other.ctime_ns++;
+	is_int(mlv_statcache_lookup(s, "a/c", &other, &got), 0, "ctime change not trusted");
+	is_int(mlv_statcache_lookup(s, "nope", &st, &got), 0, "unknown path");
+
+	is_int(mlv_statcache_load_prefix(s, "a"), 0, "load prefix");
+	is_int(mlv_statcache_lookup(s, "a/c", &st, &got), 1, "in-memory: clean entry trusted");
+	is_int(mlv_statcache_lookup(s, "a/b", &st, &got), 0, "in-memory: racy entry not trusted");
+	is_int(mlv_statcache_lookup(s, "a.x", &st, &got), 1, "outside the loaded prefix still found");
+
+	is_int(mlv_statcache_begin(s), 0, "begin");
+	is_int(mlv_statcache_delete(s, "a/c"), 0, "delete subtree");
+	is_int(mlv_statcache_end(s, 0), 0, "roll back");
+	is_int(mlv_statcache_lookup(s, "a/c/d", &st, &got), 1, "rollback kept the entry");
+	is_int(mlv_statcache_delete(s, "a/c"), 0, "delete subtree");
+	is_int(mlv_statcache_lookup(s, "a/c/d", &st, &got), 0, "nested entry deleted");
+	is_int(mlv_statcache_lookup(s, "a/c", &st, &got), 0, "entry deleted");
+	is_int(mlv_statcache_lookup(s, "a.x", &st, &got), 1, "sibling kept");
+}
+
+int main(void)
+{
+	const char *dir = tap_tmpdir();
+	char mlvdir[4096];
+	struct mlv_store *s = NULL;
+
+	snprintf(mlvdir, sizeof(mlvdir), "%s/mlv", dir);
+	is_int(mlv_store_open(&s, mlvdir), 0, "open store: %s", mlv_error_last());
+	if (!s)
+		return tap_done();
+	test_roundtrip(s, dir);
+	test_prefix(s);
+	test_statcache(s, dir);
+	{
+		struct problems p;
+
+		is_int(fsck(s, 0, &p), 0, "fsck of a healthy store is clean");
+	}
+	test_corrupt_read(s, mlvdir);
+	mlv_store_free(s);
+	return tap_done();
+}
