@@ -56,6 +56,10 @@ static int check_path(const char *path, struct stat *st)
 	if (!ret && S_ISDIR(st->st_mode)) {
 		const char *one[] = { path };
 
+		/* With a pointer beside it, the directory is its own artifact: look inside. */
+		mlv_buf_reset(&p);
+		mlv_buf_addf(&p, "%s/", path);
+		one[0] = p.ptr;
 		ret = mlv_artifacts_find(&inner, one, 1);
 		if (!ret && inner.nr)
 			ret = mlv_error_set(MLV_EINVALID, "'%s' contains tracked path '%s'; "

@@ -118,6 +118,13 @@ int mlv_artifacts_find(struct mlv_artifact_list *out, const char *const *paths, 
 		struct stat st;
 
 		mlv_buf_reset(&p);
+		if (len && path[len - 1] == '/') {
+			/* "dir/": only what is below the directory. */
+			mlv_buf_add(&p, path, len - 1);
+			if (!lstat(p.ptr, &st) && S_ISDIR(st.st_mode))
+				ret = find_below(out, p.ptr);
+			continue;
+		}
 		mlv_buf_addf(&p, "%s%s", path, MLV_POINTER_SUFFIX);
 		if (*path && !lstat(p.ptr, &st) && S_ISREG(st.st_mode))
 			add_artifact(out, p.ptr);

@@ -1,7 +1,637 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mlv/error.h"
+#include "mlv/fileio.h"
 #include "store-priv.h"
+
+/*
+ * fsck compares three things: the pack files on disk, what each pack says
+ * about itself (header, index, checksum, every record), and the rows of
+ * index.db.  Repairs only ever add information that a pack proves or drop
+ * rows that point nowhere; a damaged pack is replaced by a new pack of its
+ * readable records before it is removed.
+ */
+
+struct row {
+	struct mlv_oid id;
+	int64_t pack;
+	uint64_t offset, stored_len, raw_len;
+	int type, comp;
+};
+
+struct prow {
+	int64_t id;
+	char name[MLV_PACK_NAME_MAX];
+	uint64_t size;
+	int on_disk;
+};
+
+struct fsck {
+	struct mlv_store *s;
+	int repair;
+	mlv_fsck_report_fn report;
+	void *ctx;
+	struct mlv_fsck_stats st;
+	struct row *rows;
+	size_t nrows;
+	struct prow *packs;
+	size_t npacks;
+	struct mlv_pack_reader rd;
+	struct mlv_buf buf;
+};
+
+static void problem(struct fsck *f, const char *kind, const char *what, const char *fmt, ...)
+	MLV_PRINTF(4, 5);
+
+static void problem(struct fsck *f, const char *kind, const char *what, const char *fmt, ...)
+{
+	char detail[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	f->st.problems++;
+	if (f->report)
+		f->report(f->ctx, kind, what, detail);
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->pack != y->pack)
+		return x->pack < y->pack ? -1 : 1;
+	return mlv_oid_cmp(&x->id, &y->id);
+}
+
+static int load_index(struct fsck *f)
+{
+	struct mlv_index *ix = f->s->ix;
+	size_t alloc = 0, palloc = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!(st = mlv_index_stmt(ix, MLV_SQL_PACK_ALL)))
+		return mlv_error_last_code();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct prow *p;
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+
+		MLV_ALLOC_GROW(f->packs, f->npacks + 1, palloc);
+		p = &f->packs[f->npacks++];
+		p->id = sqlite3_column_int64(st, 0);
+		snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
+		p->size = (uint64_t)sqlite3_column_int64(st, 2);
+		p->on_disk = 0;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return mlv_index_error(ix, rc, "cannot list packs");
+	if (!(st = mlv_index_stmt(ix, MLV_SQL_OBJ_ALL)))
+		return mlv_error_last_code();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct row *r;
+
+		if (sqlite3_column_bytes(st, 0) != MLV_OID_RAWSZ)
+			continue;
+		MLV_ALLOC_GROW(f->rows, f->nrows + 1, alloc);
+		r = &f->rows[f->nrows++];
+		memcpy(r->id.id, sqlite3_column_blob(st, 0), MLV_OID_RAWSZ);
+		r->pack = sqlite3_column_int64(st, 1);
+		r->offset = (uint64_t)sqlite3_column_int64(st, 2);
+		r->stored_len = (uint64_t)sqlite3_column_int64(st, 3);
+		r->raw_len = (uint64_t)sqlite3_column_int64(st, 4);
+		r->type = sqlite3_column_int(st, 5);
+		r->comp = sqlite3_column_int(st, 6);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return mlv_index_error(ix, rc, "cannot list objects");
+	qsort(f->rows, f->nrows, sizeof(*f->rows), row_cmp);
+	return 0;
+}
+
+static struct prow *find_pack_row(struct fsck *f, const char *name)
+{
+	for (size_t i = 0; i < f->npacks; i++)
+		if (!strcmp(f->packs[i].name, name))
+			return &f->packs[i];
+	return NULL;
+}
+
+/* The rows of pack `id`: [*begin, *end). */
+static void rows_of(struct fsck *f, int64_t id, size_t *begin, size_t *end)
+{
+	size_t lo = 0, hi = f->nrows;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->rows[mid].pack < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*begin = lo;
+	while (lo < f->nrows && f->rows[lo].pack == id)
+		lo++;
+	*end = lo;
+}
+
+static int check_quick(struct fsck *f)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(f->s->ix->db, "PRAGMA quick_check", -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return mlv_index_error(f->s->ix, rc, "cannot check");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *msg = (const char *)sqlite3_column_text(st, 0);
+
+		if (msg && strcmp(msg, "ok"))
+			problem(f, "index", f->s->dbpath, "%s", msg);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		problem(f, "index", f->s->dbpath, "quick_check failed: %s",
+			sqlite3_errmsg(f->s->ix->db));
+	return 0;
+}
+
+/* Index a sealed, published pack's entries (a transaction is open). */
+static int index_entries(struct fsck *f, const char *name, uint64_t size,
+			 const struct mlv_pack_entry *e, size_t nr)
+{
+	int64_t pack_id;
+	int ret;
+
+	if ((ret = mlv_index_add_pack(f->s->ix, name, size, nr, &pack_id)))
+		return ret;
+	for (size_t i = 0; i < nr; i++)
+		if ((ret = mlv_index_add_object(f->s->ix, pack_id, &e[i])))
+			return ret;
+	return 0;
+}
+
+static int delete_pack_rows(struct fsck *f, int64_t pack_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!(st = mlv_index_stmt(f->s->ix, MLV_SQL_OBJ_DELETE_PACK)))
+		return mlv_error_last_code();
+	sqlite3_bind_int64(st, 1, pack_id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return mlv_index_error(f->s->ix, rc, "cannot delete rows");
+	if (!(st = mlv_index_stmt(f->s->ix, MLV_SQL_PACK_DELETE)))
+		return mlv_error_last_code();
+	sqlite3_bind_int64(st, 1, pack_id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return mlv_index_error(f->s->ix, rc, "cannot delete pack row");
+	return 0;
+}
+
+static int delete_row(struct fsck *f, const struct row *r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!(st = mlv_index_stmt(f->s->ix, MLV_SQL_OBJ_DELETE_AT)))
+		return mlv_error_last_code();
+	sqlite3_bind_blob(st, 1, r->id.id, MLV_OID_RAWSZ, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, r->pack);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return mlv_index_error(f->s->ix, rc, "cannot delete row");
+	return 0;
+}
+
+/*
+ * Copy every readable record of a damaged pack into a new pack, index it
+ * in place of the old one and remove the old file.
+ */
+static int salvage(struct fsck *f, const struct mlv_pack_file *pf, const struct prow *row,
+		   uint64_t stop, size_t *saved_out, size_t *lost_out)
+{
+	size_t rb = 0, re = 0;
+	struct mlv_pack_writer *pw = NULL;
+	char name[MLV_PACK_NAME_MAX], *path = NULL;
+	uint64_t off = MLV_PACK_HDR_SIZE;
+	size_t saved = 0, lost = 0;
+	int ret = 0;
+
+	if ((ret = mlv_pack_writer_open(&pw, f->s->packdir)))
+		return ret;
+	while (off < stop && stop - off >= MLV_PACK_REC_HDR_SIZE) {
+		struct mlv_pack_entry e;
+		const struct mlv_buf *stored;
+		int r = mlv_pack_read_record(&f->rd, pf, off, NULL, MLV_OBJECT_META_MAX, &f->buf, &e);
+
+		if (r && r != MLV_ECORRUPT)
+			goto done_fail;
+		if (r) {
+			/* A sane header lets us skip a bad payload; otherwise stop. */
+			unsigned char hdr[MLV_PACK_REC_HDR_SIZE];
+			struct mlv_pack_entry h;
+
+			if (pread(pf->fd, hdr, sizeof(hdr), (off_t)off) != (ssize_t)sizeof(hdr) ||
+			    mlv_pack_rechdr_decode(&h, hdr, pf->name, off) ||
+			    h.stored_len > stop - off - MLV_PACK_REC_HDR_SIZE)
+				break;
+			lost++;
+			off += MLV_PACK_REC_HDR_SIZE + h.stored_len;
+			continue;
+		}
+		stored = e.comp == MLV_COMP_RAW ? &f->buf : &f->rd.scratch;
+		if ((ret = mlv_pack_writer_add(pw, &e.id, e.type, e.comp, stored->ptr,
+					       (size_t)e.stored_len, e.raw_len)))
+			goto done;
+		saved++;
+		off += MLV_PACK_REC_HDR_SIZE + e.stored_len;
+	}
+	if (saved && ((ret = mlv_pack_writer_seal(pw)) || (ret = mlv_pack_writer_publish(pw, name)) ||
+		      (ret = mlv_fsync_dir(f->s->packdir))))
+		goto done;
+	if (row)
+		rows_of(f, row->id, &rb, &re);
+	for (size_t i = rb; i < re; i++) {
+		const struct mlv_pack_entry *e;
+		size_t nr, k;
+
+		e = mlv_pack_writer_entries(pw, &nr);
+		for (k = 0; k < nr && mlv_oid_cmp(&e[k].id, &f->rows[i].id); k++)
+			;
+		if (k == nr)
+			problem(f, "missing", mlv_oid_hex(&f->rows[i].id),
+				"object lost with the damaged pack '%s'", pf->name);
+	}
+	if ((ret = mlv_index_begin(f->s->ix)))
+		goto done;
+	if (row && (ret = delete_pack_rows(f, row->id)))
+		goto rollback;
+	if (saved) {
+		const struct mlv_pack_entry *e;
+		size_t nr;
+
+		e = mlv_pack_writer_entries(pw, &nr);
+		if ((ret = index_entries(f, name, mlv_pack_writer_size(pw), e, nr)))
+			goto rollback;
+	}
+	if ((ret = mlv_index_commit(f->s->ix)))
+		goto rollback;
+	path = mlv_xstrfmt("%s/%s", f->s->packdir, pf->name);
+	if (unlink(path) < 0)
+		ret = mlv_error_set_errno(MLV_EIO, "cannot remove '%s'", path);
+	else
+		ret = mlv_fsync_dir(f->s->packdir);
+	goto done;
+rollback:
+	mlv_index_rollback(f->s->ix);
+	goto done;
+done_fail:
+	ret = mlv_error_last_code();
+done:
+	mlv_pack_writer_free(pw);
+	free(path);
+	*saved_out = saved;
+	*lost_out = lost;
+	return ret;
+}
+
+static int is_truncated(const struct mlv_pack_file *pf)
+{
+	unsigned char magic[8];
+
+	if (pf->size < MLV_PACK_HDR_SIZE + MLV_PACK_FOOTER_SIZE)
+		return 1;
+	if (pread(pf->fd, magic, 8, (off_t)(pf->size - MLV_PACK_FOOTER_SIZE + 16)) != 8)
+		return 1;
+	return memcmp(magic, MLV_PACK_IDX_MAGIC, 8) != 0;
+}
+
+static const struct mlv_pack_entry *find_entry(const struct mlv_pack_entry *e, size_t nr,
+					       const struct mlv_oid *id)
+{
+	size_t lo = 0, hi = nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = mlv_oid_cmp(&e[mid].id, id);
+
+		if (!c)
+			return &e[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Verify every record of a pack with a good index; returns the number of bad ones. */
+static size_t verify_records(struct fsck *f, const struct mlv_pack_file *pf,
+			     const struct mlv_pack_entry *e, size_t nr)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < nr; i++) {
+		struct mlv_pack_entry h;
+		char what[MLV_OID_HEXSZ + 8];
+
+		snprintf(what, sizeof(what), "%s", mlv_oid_hex(&e[i].id));
+		if (mlv_pack_read_record(&f->rd, pf, e[i].offset, &e[i].id, mlv_pack_type_max(e[i].type),
+					 &f->buf, &h)) {
+			problem(f, "corrupt", what, "%s", mlv_error_last());
+			bad++;
+			continue;
+		}
+		if (h.type != e[i].type || h.comp != e[i].comp || h.stored_len != e[i].stored_len ||
+		    h.raw_len != e[i].raw_len) {
+			problem(f, "corrupt", what, "pack '%s': record header disagrees with the pack index",
+				pf->name);
+			bad++;
+			continue;
+		}
+		if (h.type == MLV_OBJ_RECIPE) {
+			const unsigned char *p = (const unsigned char *)f->buf.ptr + MLV_RECIPE_MAGIC_LEN;
+			size_t n = (f->buf.len - MLV_RECIPE_MAGIC_LEN) / MLV_RECIPE_ENTRY_SIZE;
+
+			for (size_t k = 0; k < n; k++, p += MLV_RECIPE_ENTRY_SIZE) {
+				struct mlv_index_obj obj;
+				const struct mlv_pack_entry *in_pack;
+				struct mlv_oid cid;
+				uint64_t len = mlv_get_be64(p);
+				int r;
+
+				memcpy(cid.id, p + 8, MLV_OID_RAWSZ);
+				in_pack = find_entry(e, nr, &cid);
+				if (in_pack) {
+					obj.type = in_pack->type;
+					obj.raw_len = in_pack->raw_len;
+					r = 1;
+				} else {
+					r = mlv_index_lookup(f->s->ix, &cid, &obj);
+				}
+				if (r <= 0) {
+					problem(f, "missing", mlv_oid_hex(&cid),
+						"chunk %zu of blob %s is not in the store", k, what);
+				} else if (obj.type != MLV_OBJ_CHUNK || obj.raw_len != len) {
+					problem(f, "corrupt", what,
+						"pack '%s': recipe entry %zu (%s) does not match the stored chunk",
+						pf->name, k, mlv_oid_hex(&cid));
+				}
+			}
+		}
+	}
+	return bad;
+}
+
+static int check_pack(struct fsck *f, const char *name)
+{
+	struct mlv_pack_file pf;
+	struct mlv_pack_entry *e = NULL;
+	struct prow *row = find_pack_row(f, name);
+	struct mlv_oid sum;
+	size_t nr = 0, bad = 0, b, end;
+	char *path = mlv_xstrfmt("%s/%s", f->s->packdir, name);
+	struct stat st;
+	uint64_t p0 = f->st.problems;
+	int ret = 0, damaged = 0;
+
+	if (row)
+		row->on_disk = 1;
+	pf.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pf.fd < 0 || fstat(pf.fd, &st) < 0) {
+		ret = mlv_error_set_errno(MLV_EIO, "cannot open pack '%s'", path);
+		goto done;
+	}
+	pf.size = (uint64_t)st.st_size;
+	snprintf(pf.name, sizeof(pf.name), "%s", name);
+	f->st.packs++;
+
+	if (mlv_pack_read_index(&pf, &e, &nr, &sum)) {
+		int trunc = is_truncated(&pf);
+
+		problem(f, trunc ? "truncated" : "corrupt", name, "%s", mlv_error_last());
+		damaged = 1;
+	} else if (strncmp(name + 5, mlv_oid_hex(&sum), MLV_OID_HEXSZ)) {
+		problem(f, "corrupt", name, "pack '%s': name does not match its checksum", name);
+	} else {
+		f->st.objects += nr;
+		bad = verify_records(f, &pf, e, nr);
+		if (bad)
+			damaged = 1;
+	}
+
+	/* Index rows of this pack must point at its records. */
+	if (row) {
+		rows_of(f, row->id, &b, &end);
+		for (size_t i = b; i < end; i++) {
+			struct row *r = &f->rows[i];
+			const struct mlv_pack_entry *pe = e ? find_entry(e, nr, &r->id) : NULL;
+			int dangling;
+
+			if (e)
+				dangling = !pe || pe->offset != r->offset;
+			else
+				dangling = r->offset > pf.size ||
+					   pf.size - r->offset < MLV_PACK_REC_HDR_SIZE + r->stored_len;
+			if (!dangling)
+				continue;
+			problem(f, "dangling", mlv_oid_hex(&r->id),
+				"index row points to offset %llu of pack '%s', which does not hold it",
+				(unsigned long long)r->offset, name);
+			if (f->repair && !damaged) {
+				if ((ret = delete_row(f, r)))
+					goto done;
+				f->st.repaired++;
+			}
+		}
+	}
+
+	if (damaged && f->repair) {
+		size_t saved, lost;
+		uint64_t stop = pf.size;
+
+		if (e && nr) {
+			stop = MLV_PACK_HDR_SIZE;
+			for (size_t i = 0; i < nr; i++)
+				if (e[i].offset + MLV_PACK_REC_HDR_SIZE + e[i].stored_len > stop)
+					stop = e[i].offset + MLV_PACK_REC_HDR_SIZE + e[i].stored_len;
+		}
+		/* The pack's own problems are repaired by salvaging; lost objects are not. */
+		f->st.repaired += f->st.problems - p0;
+		if ((ret = salvage(f, &pf, row, stop, &saved, &lost)))
+			goto done;
+		if (f->report) {
+			char detail[128];
+
+			snprintf(detail, sizeof(detail), "salvaged %zu records into a new pack, lost %zu",
+				 saved, lost);
+			f->report(f->ctx, "repaired", name, detail);
+		}
+	} else if (!row && !damaged) {
+		problem(f, "orphan", name, "pack '%s' is not in the index", name);
+		if (f->repair && e) {
+			if ((ret = mlv_index_begin(f->s->ix)))
+				goto done;
+			if ((ret = index_entries(f, name, pf.size, e, nr)) ||
+			    (ret = mlv_index_commit(f->s->ix))) {
+				mlv_index_rollback(f->s->ix);
+				goto done;
+			}
+			f->st.repaired++;
+		}
+	}
+done:
+	if (pf.fd >= 0)
+		close(pf.fd);
+	free(e);
+	free(path);
+	return ret;
+}
+
+static int check_temp(struct fsck *f, const char *name)
+{
+	char *path = mlv_xstrfmt("%s/%s", f->s->packdir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ret = 0;
+
+	if (fd < 0) {
+		free(path);
+		return 0;
+	}
+	/* A writer holds its temporary pack locked: that one is in use. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		free(path);
+		return 0;
+	}
+	problem(f, "temp", name, "temporary pack left by an interrupted writer");
+	if (f->repair) {
+		if (unlink(path) < 0)
+			ret = mlv_error_set_errno(MLV_EIO, "cannot remove '%s'", path);
+		else
+			f->st.repaired++;
+	}
+	close(fd);
+	free(path);
+	return ret;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 int mlv_store_fsck(struct mlv_store *s, int repair, mlv_fsck_report_fn report, void *ctx,
 		   struct mlv_fsck_stats *stats)
 {
-	return 0;
+	struct fsck f;
+	char **names = NULL;
+	size_t nnames = 0, alloc = 0;
+	DIR *d = NULL;
+	struct dirent *de;
+	int ret;
+
+	memset(&f, 0, sizeof(f));
+	f.s = s;
+	f.repair = repair;
+	f.report = report;
+	f.ctx = ctx;
+	mlv_buf_init(&f.buf, 0);
+	mlv_store_pack_close_all(s);
+	if ((ret = mlv_pack_reader_init(&f.rd)))
+		goto done;
+	if (mlv_index_in_transaction(s->ix)) {
+		ret = mlv_error_set(MLV_ERROR, "index '%s': fsck inside a transaction", s->dbpath);
+		goto done;
+	}
+	if ((ret = check_quick(&f)) || (ret = load_index(&f)))
+		goto done;
+
+	if (!(d = opendir(s->packdir))) {
+		ret = mlv_error_set_errno(MLV_EIO, "cannot open '%s'", s->packdir);
+		goto done;
+	}
+	while ((de = readdir(d))) {
+		MLV_ALLOC_GROW(names, nnames + 1, alloc);
+		names[nnames++] = mlv_strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, nnames, sizeof(*names), name_cmp);
+
+	for (size_t i = 0; i < nnames; i++) {
+		if (!strncmp(names[i], "tmp-pack-", 9))
+			ret = check_temp(&f, names[i]);
+		else if (mlv_pack_name_valid(names[i]))
+			ret = check_pack(&f, names[i]);
+		if (ret)
+			goto done;
+	}
+
+	/* Rows whose pack is gone. */
+	for (size_t i = 0; i < f.npacks; i++) {
+		struct prow *p = &f.packs[i];
+		size_t b, end;
+
+		if (p->on_disk)
+			continue;
+		rows_of(&f, p->id, &b, &end);
+		problem(&f, "dangling", p->name, "pack is in the index (%zu objects) but missing",
+			end - b);
+		if (repair) {
+			if ((ret = mlv_index_begin(s->ix)))
+				goto done;
+			if ((ret = delete_pack_rows(&f, p->id)) || (ret = mlv_index_commit(s->ix))) {
+				mlv_index_rollback(s->ix);
+				goto done;
+			}
+			f.st.repaired++;
+		}
+	}
+	/* Rows whose pack row is gone. */
+	for (size_t i = 0; i < f.nrows; i++) {
+		int known = 0;
+
+		for (size_t k = 0; k < f.npacks && !known; k++)
+			known = f.packs[k].id == f.rows[i].pack;
+		if (known)
+			continue;
+		problem(&f, "dangling", mlv_oid_hex(&f.rows[i].id), "index row points to unknown pack %lld",
+			(long long)f.rows[i].pack);
+		if (repair) {
+			if ((ret = delete_row(&f, &f.rows[i])))
+				goto done;
+			f.st.repaired++;
+		}
+	}
+	ret = (int)(f.st.problems - f.st.repaired);
+	if (ret < 0)
+		ret = 0;
+done:
+	if (stats)
+		*stats = f.st;
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	free(f.rows);
+	free(f.packs);
+	mlv_pack_reader_release(&f.rd);
+	mlv_buf_release(&f.buf);
+	return ret;
 }

@@ -39,9 +39,6 @@ then
 fi
 TEST_OUTPUT_DIRECTORY=$(cd "$TEST_OUTPUT_DIRECTORY" && pwd -P) || exit 1
 
-# The repository root, where "make" leaves ./mlv.
-MLV_BUILD_DIR=$(cd "$TEST_DIRECTORY/.." && pwd -P) || exit 1
-
 TEST_NAME=$(basename "$0" .sh)
 TEST_NUMBER=${TEST_NAME%%-*}
 TEST_RESULTS_DIR=$TEST_OUTPUT_DIRECTORY/test-results
@@ -186,8 +183,11 @@ export ASAN_OPTIONS UBSAN_OPTIONS
 # ---------------------------------------------------------------------------
 # The binary under test.  Tests call plain "mlv"; it must be the one just
 # built, never one installed elsewhere on $PATH.  MLV_TEST_INSTALLED=DIR
-# tests DIR/mlv instead (an installed copy).
+# tests DIR/mlv instead (an installed copy).  MLV_BUILD_DIR is the
+# repository root, where "make" leaves ./mlv (set here, after the MLV_*
+# clean-up above, which removes a value inherited from a calling script).
 
+MLV_BUILD_DIR=$(cd "$TEST_DIRECTORY/.." && pwd -P) || exit 1
 if test -n "$MLV_TEST_INSTALLED"
 then
 	MLV_BINARY=$MLV_TEST_INSTALLED/mlv

@@ -30,7 +30,8 @@ void mlv_artifact_list_release(struct mlv_artifact_list *l);
 /*
  * Find artifacts: with no `paths`, every pointer file in the work tree;
  * otherwise each path names an artifact (its data path or its pointer
- * file) or a directory to search below.  A path matching nothing is
+ * file) or a directory to search below ("dir/" searches only below it,
+ * even when "dir" is itself tracked).  A path matching nothing is
  * MLV_ENOTFOUND naming it.  Results are sorted by path.
  */
 int mlv_artifacts_find(struct mlv_artifact_list *out, const char *const *paths, size_t n);

@@ -376,6 +376,117 @@ static void test_statcache(struct mlv_store *s, const char *dir)
 	is_int(mlv_statcache_lookup(s, "a.x", &st, &got), 1, "sibling kept");
 }
 
+static void test_repair_corrupt(struct mlv_store *s)
+{
+	struct problems p;
+	int r = fsck(s, 1, &p);
+
+	ok(r > 0 && strstr(p.kinds, "corrupt") && strstr(p.kinds, "missing"),
+	   "repair salvages the pack; the corrupt object stays missing (%d)", r);
+	is_int(fsck(s, 0, &p), 0, "after repair, fsck is clean (%s)", p.kinds);
+}
+
+static void test_truncated(struct mlv_store *s, const char *mlvdir)
+{
+	struct mlv_store_writer *w;
+	struct mlv_buf got = MLV_BUF_INIT;
+	unsigned char *data = malloc(MLV_CHUNK_MIN);
+	struct mlv_oid ids[3];
+	uint64_t off[3], last = 0;
+	char path[4096];
+	struct problems p;
+	int r, li = 0;
+
+	mlv_store_writer_new(&w, s);
+	for (int i = 0; i < 3; i++) {
+		fill_random(data, MLV_CHUNK_MIN, 500 + 2 * (uint64_t)i);
+		mlv_store_writer_put_buf(w, &ids[i], data, MLV_CHUNK_MIN);
+	}
+	is_int(mlv_store_writer_commit(w), 0, "commit three chunks");
+	mlv_store_writer_free(w);
+	for (int i = 0; i < 3; i++) {
+		pack_path(path, sizeof(path), mlvdir, s, &ids[i], &off[i]);
+		if (off[i] > last) {
+			last = off[i];
+			li = i;
+		}
+	}
+	ok(!truncate(path, (off_t)(last + 100)), "truncate the pack inside its last record");
+	r = fsck(s, 0, &p);
+	ok(r > 0 && strstr(p.kinds, "truncated") && strstr(p.kinds, "dangling"),
+	   "fsck reports a truncated pack and dangling rows (%s)", p.kinds);
+	r = fsck(s, 1, &p);
+	is_int(r, 1, "repair leaves one problem: the lost object");
+	ok(strstr(p.kinds, "missing") != NULL, "lost object reported missing");
+	for (int i = 0; i < 3; i++) {
+		if (i == li) {
+			is_int(mlv_store_has(s, &ids[i]), 0, "lost object no longer indexed");
+			continue;
+		}
+		is_int(read_back(s, &ids[i], &got), 0, "intact record %d salvaged: %s", i,
+		       mlv_error_last());
+		fill_random(data, MLV_CHUNK_MIN, 500 + 2 * (uint64_t)i);
+		ok(got.len == MLV_CHUNK_MIN && !memcmp(got.ptr, data, got.len), "salvaged content %d", i);
+	}
+	ok(access(path, F_OK) != 0, "broken pack removed");
+	is_int(fsck(s, 0, &p), 0, "clean after salvage (%s)", p.kinds);
+	mlv_buf_release(&got);
+	free(data);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	struct mlv_buf b = MLV_BUF_INIT;
+	int ret = mlv_read_file(&b, from, 1u << 30);
+
+	if (!ret)
+		ret = write_file(to, b.ptr, b.len);
+	mlv_buf_release(&b);
+	return ret;
+}
+
+static void test_orphan_dangling_temp(struct mlv_store *s, const char *dir, const char *mlvdir)
+{
+	struct mlv_store_writer *w;
+	struct mlv_store *s2 = NULL;
+	struct mlv_buf got = MLV_BUF_INIT;
+	struct mlv_object_info info;
+	struct mlv_oid id;
+	char mlvdir2[1024], from[4096], to[4400], tmp[4400];
+	struct problems p;
+
+	mlv_store_writer_new(&w, s);
+	mlv_store_writer_put_buf(w, &id, "orphan me", 9);
+	is_int(mlv_store_writer_commit(w), 0, "commit");
+	mlv_store_writer_free(w);
+	mlv_store_info(s, &id, &info);
+	pack_path(from, sizeof(from), mlvdir, s, &id, NULL);
+
+	snprintf(mlvdir2, sizeof(mlvdir2), "%s/mlv2", dir);
+	is_int(mlv_store_open(&s2, mlvdir2), 0, "open second store");
+	snprintf(to, sizeof(to), "%s/store/packs/%.100s", mlvdir2, info.pack);
+	is_int(copy_file(from, to), 0, "copy a pack into it");
+	snprintf(tmp, sizeof(tmp), "%s/store/packs/tmp-pack-Zx3Yq1", mlvdir2);
+	write_file(tmp, "MLVPACK", 7);
+	ok(fsck(s2, 0, &p) == 2 && strstr(p.kinds, "orphan") && strstr(p.kinds, "temp"),
+	   "fsck reports the orphan pack and the temp file (%s)", p.kinds);
+	is_int(mlv_store_has(s2, &id), 0, "orphan's object not indexed yet");
+	is_int(fsck(s2, 1, &p), 0, "repair fixes both");
+	ok(access(tmp, F_OK) != 0, "temp file removed");
+	is_int(read_back(s2, &id, &got), 0, "orphan's object readable after repair");
+	ok(got.len == 9 && !memcmp(got.ptr, "orphan me", 9), "orphan's object content");
+	is_int(fsck(s2, 0, &p), 0, "clean");
+
+	unlink(to);
+	ok(fsck(s2, 0, &p) > 0 && strstr(p.kinds, "dangling"), "missing pack: dangling rows");
+	is_int(read_back(s2, &id, &got), MLV_ECORRUPT, "reading an object of a missing pack fails");
+	is_int(fsck(s2, 1, &p), 0, "repair drops the dangling rows");
+	is_int(mlv_store_has(s2, &id), 0, "object gone from the index");
+	is_int(fsck(s2, 0, &p), 0, "clean");
+	mlv_store_free(s2);
+	mlv_buf_release(&got);
+}
+
 int main(void)
 {
 	const char *dir = tap_tmpdir();
@@ -395,6 +506,9 @@ int main(void)
 		is_int(fsck(s, 0, &p), 0, "fsck of a healthy store is clean");
 	}
 	test_corrupt_read(s, mlvdir);
+	test_repair_corrupt(s);
+	test_truncated(s, mlvdir);
+	test_orphan_dangling_temp(s, dir, mlvdir);
 	mlv_store_free(s);
 	return tap_done();
 }
