@@ -117,7 +117,8 @@ static int load_index(struct fsck *f)
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return mlv_index_error(ix, rc, "cannot list objects");
-	qsort(f->rows, f->nrows, sizeof(*f->rows), row_cmp);
+	if (f->nrows)
+		qsort(f->rows, f->nrows, sizeof(*f->rows), row_cmp);
 	return 0;
 }
 
@@ -573,7 +574,8 @@ int mlv_store_fsck(struct mlv_store *s, int repair, mlv_fsck_report_fn report, v
 		names[nnames++] = mlv_strdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, nnames, sizeof(*names), name_cmp);
+	if (nnames)
+		qsort(names, nnames, sizeof(*names), name_cmp);
 
 	for (size_t i = 0; i < nnames; i++) {
 		if (!strncmp(names[i], "tmp-pack-", 9))

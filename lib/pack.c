@@ -239,7 +239,8 @@ int mlv_pack_writer_seal(struct mlv_pack_writer *pw)
 		return 0;
 	if ((ret = mlv_hash_init(&h)))
 		return ret;
-	qsort(pw->entries, pw->nr, sizeof(*pw->entries), entry_cmp);
+	if (pw->nr)
+		qsort(pw->entries, pw->nr, sizeof(*pw->entries), entry_cmp);
 	memcpy(hdr, MLV_PACK_MAGIC, 8);
 	mlv_put_be32(hdr + 8, MLV_PACK_VERSION);
 	mlv_put_be32(hdr + 12, 0);

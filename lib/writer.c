@@ -391,7 +391,8 @@ static ssize_t source_read(struct source *src, void *dst, size_t n)
 	if (src->fd < 0) {
 		if (n > src->len - src->pos)
 			n = src->len - src->pos;
-		memcpy(dst, src->data + src->pos, n);
+		if (n)
+			memcpy(dst, src->data + src->pos, n);
 		src->pos += n;
 		return (ssize_t)n;
 	}
@@ -519,7 +520,8 @@ int mlv_store_writer_put_tree(struct mlv_store_writer *w, struct mlv_oid *id_out
 	mlv_hash_update(&w->chash, data, len);
 	mlv_hash_final(&id, &w->chash);
 	copy = mlv_malloc(len ? len : 1);
-	memcpy(copy, data, len);
+	if (len)
+		memcpy(copy, data, len);
 	submit(w, J_TREE | J_KNOWN_ID, copy, len, len ? len : 1, &id, NULL);
 	if (id_out)
 		*id_out = id;

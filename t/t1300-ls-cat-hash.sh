@@ -1,0 +1,102 @@
+#!/bin/sh
+
+test_description='mlv ls, mlv cat and mlv hash'
+
+. "$(dirname "$0")"/test-lib.sh
+
+test_expect_success 'setup' '
+	test_create_repo repo &&
+	cd repo &&
+	mlv init -q &&
+	mkdir -p data/sub &&
+	echo alpha >data/a.txt &&
+	echo beta >data/sub/b.txt &&
+	ln -s a.txt data/link &&
+	generate_file model.bin 5M model &&
+	mlv add data &&
+	mlv add --kind model model.bin
+'
+
+test_expect_success 'ls lists artifacts' '
+	mlv ls >out &&
+	test_line_count = 2 out &&
+	grep "^data   dir .* 3  [0-9a-f]\{12\}  data$" out &&
+	grep "^model  file  *5.0 MiB  *1  [0-9a-f]\{12\}  model.bin$" out
+'
+
+test_expect_success 'ls of a tracked directory lists its files' '
+	mlv ls data >out &&
+	test_line_count = 3 out &&
+	grep "^file .* data/a.txt$" out &&
+	grep "^link .* data/link$" out &&
+	grep "^file .* data/sub/b.txt$" out
+'
+
+test_expect_success 'ls --json' '
+	mlv ls --json >json &&
+	grep "\"path\":\"model.bin\",\"kind\":\"model\",\"type\":\"file\",\"size\":5242880" json &&
+	mlv ls --json data >json &&
+	grep "\"path\":\"data/sub/b.txt\",\"type\":\"file\",\"size\":5" json
+'
+
+test_expect_success 'ls from a subdirectory' '
+	(cd data && mlv ls ..) >out &&
+	grep " \.\./model.bin$" out
+'
+
+test_expect_success 'cat a tracked file, a file inside a tracked directory, an id' '
+	mlv cat model.bin >out && cmp model.bin out &&
+	mlv cat data/sub/b.txt >out && echo beta >expect && test_cmp expect out &&
+	id=$(sha256sum model.bin | cut -d" " -f1) &&
+	mlv cat $id >out && cmp model.bin out &&
+	mlv cat sha256:$id >out && cmp model.bin out &&
+	mlv cat $(echo $id | cut -c1-10) >out && cmp model.bin out
+'
+
+test_expect_success 'cat works when the work tree copy is gone' '
+	mv model.bin ../saved && mlv cat model.bin >out && cmp ../saved out && mv ../saved model.bin
+'
+
+test_expect_success 'cat of a tree prints a listing' '
+	tree=$(sed -n "s/^oid sha256://p" data.mlv) &&
+	mlv cat $tree >out &&
+	grep "^100644 blob [0-9a-f]\{64\} 6	a.txt$" out &&
+	grep "^120000 blob [0-9a-f]\{64\} 0	link$" out &&
+	grep "^040000 tree [0-9a-f]\{64\} 5	sub$" out
+'
+
+test_expect_success 'cat of unknown things fails' '
+	test_expect_code 128 mlv cat deadbeefdeadbeef 2>err &&
+	grep "deadbeefdeadbeef" err &&
+	test_expect_code 128 mlv cat data/nosuch 2>err &&
+	grep "data/nosuch" err &&
+	test_expect_code 128 mlv cat sha256:0123456789 2>err
+'
+
+test_expect_success 'hash prints ids without storing' '
+	echo "fresh content" >fresh &&
+	mlv hash fresh >out &&
+	echo "$(sha256sum fresh | cut -d" " -f1)  fresh" >expect &&
+	test_cmp expect out &&
+	id=$(cut -d" " -f1 out) &&
+	test_expect_code 128 mlv cat $id
+'
+
+test_expect_success 'hash of a directory is its tree id' '
+	mlv hash data >out &&
+	grep "^$(sed -n "s/^oid sha256://p" data.mlv)  data$" out &&
+	mlv hash --json data >json &&
+	grep "\"files\":3" json
+'
+
+test_expect_success 'hash works outside a repository' '
+	(cd .. && echo hello >outside && mlv hash outside) >out &&
+	grep "^$(printf "hello\n" | sha256sum | cut -d" " -f1)  outside$" out
+'
+
+test_expect_success 'hash of a missing file fails' '
+	test_expect_code 128 mlv hash nosuch 2>err &&
+	grep nosuch err
+'
+
+test_done
