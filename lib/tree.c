@@ -1,6 +1,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mlv/error.h"
 #include "mlv/tree.h"
@@ -43,6 +44,13 @@ int mlv_name_valid(const char *name, size_t len)
 	if (memchr(name, '/', len) || memchr(name, '\0', len))
 		return 0;
 	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		return 0;
+	/*
+	 * A ".git" checked out inside a tracked directory would be a nested
+	 * repository whose config can run code; ".mlv" would shadow ours.
+	 * Any case, for case-insensitive file systems.
+	 */
+	if (len == 4 && (!strncasecmp(name, ".git", 4) || !strncasecmp(name, ".mlv", 4)))
 		return 0;
 	return 1;
 }

@@ -62,7 +62,9 @@ const struct mlv_tree_entry *mlv_tree_find(const struct mlv_tree *t, const char 
 
 /*
  * A valid entry name: 1..MLV_NAME_MAX bytes, no '/', no NUL, not "." or
- * "..".  (Newlines and other bytes are allowed: they are valid file names.)
+ * "..", and not ".git" or ".mlv" in any case (a tree could otherwise plant
+ * a repository in the work tree).  Newlines and other bytes are allowed:
+ * they are valid file names.
  */
 int mlv_name_valid(const char *name, size_t len);
 
