@@ -27,7 +27,7 @@ int cmd_add(int argc, const char **argv, struct mlv_ctx *ctx)
 	const struct option opts[] = {
 		OPT_CHOICE_F(0, "kind", &kind, "<kind>", "what the path holds: data, model or metric",
 			     "data model metric"),
-		OPT_INT_F('j', "jobs", &jobs, "<n>", "threads to use (default: all cores)"),
+		OPT_INT_F('j', "jobs", &jobs, "<n>", "threads listing directories (default: the number of cores)"),
 		OPT_BOOL_F('q', "quiet", &quiet, "print nothing but errors"),
 		OPT_BOOL_F(0, "json", &json, "print the new pointers as JSON"),
 		OPT_END_F,

@@ -133,6 +133,9 @@ int mlv_add(struct mlv_repo *r, const char *const *paths, size_t n, const struct
 			ret = mlv_error_set_errno(MLV_EIO, "cannot stat '%s'", a->path);
 		} else if (S_ISDIR(st.st_mode)) {
 			a->ptr.type = MLV_PTYPE_DIR;
+			scan_prefetch(&s, a->path, o->jobs > 0 ? o->jobs : scan_default_threads());
+			if (mlv_statcache_load_prefix(store, a->path) < 0)
+				mlv_error_clear();
 			ret = scan_dir(&s, a->path, a->path, NULL, &a->ptr.oid, &a->ptr.size,
 				       &a->ptr.files);
 		} else {

@@ -185,6 +185,7 @@ int mlv_hash_path(struct mlv_oid *out, uint64_t *size, uint64_t *files, struct m
 					   "cannot stat '%s'", path);
 	scan_init(&s, store, NULL, cb);
 	if (S_ISDIR(st.st_mode)) {
+		scan_prefetch(&s, path, scan_default_threads());
 		ret = scan_dir(&s, path, path, NULL, out, size, files);
 	} else if (S_ISREG(st.st_mode)) {
 		ret = scan_file(&s, path, &st, out);

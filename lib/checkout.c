@@ -472,6 +472,8 @@ int mlv_checkout(struct mlv_repo *r, const struct mlv_artifact_list *list, int f
 		const struct mlv_artifact *a = &list->items[i];
 
 		p.artifact = a->path;
+		if (a->ptr.type == MLV_PTYPE_DIR && mlv_statcache_load_prefix(p.store, a->path) < 0)
+			mlv_error_clear();
 		ret = plan_entry(&p, a->path, &a->ptr.oid,
 				 a->ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR : MLV_MODE_FILE, a->ptr.size);
 	}

@@ -26,6 +26,23 @@ void scan_release(struct scan *s)
 	free(s->updates);
 	s->updates = NULL;
 	s->nr_updates = s->alloc_updates = 0;
+	dirlist_free(s->prefetch);
+	s->prefetch = NULL;
+}
+
+void scan_prefetch(struct scan *s, const char *root, int threads)
+{
+	dirlist_free(s->prefetch);
+	s->prefetch = NULL;
+	if (threads > 1)
+		dirlist_start(&s->prefetch, root, threads);
+}
+
+int scan_default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
 }
 
 static void warn(struct scan *s, const char *fmt, ...) MLV_PRINTF(2, 3);
@@ -160,55 +177,6 @@ int scan_file(struct scan *s, const char *path, const struct stat *st, struct ml
 	return 0;
 }
 
-struct dent {
-	char *name;
-	struct stat st;
-};
-
-static int dent_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
-}
-
-static int read_dir(struct mlv_buf *path, struct dent **out, size_t *nr)
-{
-	DIR *d = opendir(path->ptr);
-	struct dent *v = NULL;
-	size_t n = 0, alloc = 0, base = path->len;
-	struct dirent *de;
-
-	*out = NULL;
-	*nr = 0;
-	if (!d)
-		return mlv_error_set_errno(MLV_EIO, "cannot open directory '%s'", path->ptr);
-	while ((errno = 0, de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		MLV_ALLOC_GROW(v, n + 1, alloc);
-		v[n].name = mlv_strdup(de->d_name);
-		mlv_buf_setlen(path, base);
-		mlv_buf_addf(path, "/%s", de->d_name);
-		if (lstat(path->ptr, &v[n].st) < 0) {
-			free(v[n].name);
-			continue; /* vanished while we looked */
-		}
-		n++;
-	}
-	mlv_buf_setlen(path, base);
-	closedir(d);
-	qsort(v, n, sizeof(*v), dent_cmp);
-	*out = v;
-	*nr = n;
-	return 0;
-}
-
-static void free_dents(struct dent *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
-}
-
 static int load_tree(struct scan *s, const struct mlv_oid *id, struct mlv_tree *out)
 {
 	struct mlv_buf raw = MLV_BUF_INIT;
@@ -261,14 +229,16 @@ int scan_dir(struct scan *s, const char *root, const char *path, const struct ml
 	struct mlv_tree tree = MLV_TREE_INIT, old = MLV_TREE_INIT;
 	struct mlv_buf sub = MLV_BUF_INIT, enc = MLV_BUF_INIT;
 	struct dent *ents = NULL;
-	size_t nents = 0, j = 0;
+	size_t nents = 0, j = 0, pathlen;
 	int ret, diff = s->diff;
 
 	*size = *files = 0;
 	if (diff && stored && (ret = load_tree(s, stored, &old)) < 0)
 		goto done;
 	mlv_buf_adds(&sub, path);
-	if ((ret = read_dir(&sub, &ents, &nents)) < 0)
+	pathlen = sub.len;
+	if ((!s->prefetch || !dirlist_take(s->prefetch, path, &ents, &nents)) &&
+	    (ret = dents_read(path, &ents, &nents)) < 0)
 		goto done;
 	for (size_t i = 0; i < nents; i++) {
 		struct dent *d = &ents[i];
@@ -277,8 +247,9 @@ int scan_dir(struct scan *s, const char *root, const char *path, const struct ml
 		uint64_t esize = 0, efiles = 0;
 		uint32_t mode = entry_mode(&d->st);
 
-		mlv_buf_setlen(&sub, strlen(path));
-		mlv_buf_addf(&sub, "/%s", d->name);
+		mlv_buf_setlen(&sub, pathlen);
+		mlv_buf_addch(&sub, '/');
+		mlv_buf_adds(&sub, d->name);
 		if (!strcmp(d->name, ".git") || !strcmp(d->name, ".mlv")) {
 			warn(s, "skipping '%s': a '%s' directory cannot be tracked", sub.ptr, d->name);
 			continue;
@@ -368,7 +339,7 @@ int scan_dir(struct scan *s, const char *root, const char *path, const struct ml
 	else
 		mlv_hash_buf(out, enc.ptr, enc.len);
 done:
-	free_dents(ents, nents);
+	dents_free(ents, nents);
 	mlv_tree_release(&tree);
 	mlv_tree_release(&old);
 	mlv_buf_release(&sub);

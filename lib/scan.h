@@ -9,6 +9,7 @@
  */
 #include <sys/stat.h>
 
+#include "dirlist.h"
 #include "mlv/store.h"
 #include "mlv/tree.h"
 #include "mlv/worktree.h"
@@ -26,6 +27,7 @@ struct scan {
 	const struct mlv_wt_callbacks *cb;
 	const char *artifact;            /* reported with changes */
 	int diff;                        /* report changes to cb->change */
+	struct dirlist *prefetch;        /* directory listings made in advance, or NULL */
 
 	struct scan_cache_update *updates;
 	size_t nr_updates, alloc_updates;
@@ -46,6 +48,15 @@ int scan_file(struct scan *s, const char *path, const struct stat *st, struct ml
  */
 int scan_dir(struct scan *s, const char *root, const char *path, const struct mlv_oid *stored,
 	     struct mlv_oid *out, uint64_t *size, uint64_t *files);
+
+/*
+ * List directory `root` and everything below it with `threads` threads
+ * before scan_dir() walks it; scan_release() frees the listings.
+ */
+void scan_prefetch(struct scan *s, const char *root, int threads);
+
+/* Threads worth using: the online CPUs, at most 8. */
+int scan_default_threads(void);
 
 /* Write the collected stat cache updates in one transaction. */
 int scan_flush_cache(struct scan *s);

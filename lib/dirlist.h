@@ -1,0 +1,39 @@
+#ifndef MLV_DIRLIST_H
+#define MLV_DIRLIST_H
+
+/*
+ * Listing a whole directory tree with several threads.  On a warm cache a
+ * walk of 100,000 files is nearly all lstat() work inside the kernel, so
+ * it scales with cores (git's preload-index does the same); the sequential
+ * walk that follows (hashing, tree building, diffing) then takes each
+ * directory's entries from here instead of the file system.
+ */
+#include <stddef.h>
+#include <sys/stat.h>
+
+struct dent {
+	char *name;
+	struct stat st;
+};
+
+struct dirlist;
+
+/*
+ * Start listing `root` and every directory below it with `threads`
+ * background threads; the caller may do other work meanwhile.  The first
+ * dirlist_take() waits for (and helps) the listing to finish.
+ */
+int dirlist_start(struct dirlist **out, const char *root, int threads);
+/*
+ * Hand over the sorted entries of directory `path` (exactly as it was
+ * named below root); the caller frees them with dents_free().  Returns 1,
+ * or 0 when `path` was not listed (or could not be read, or was taken).
+ */
+int dirlist_take(struct dirlist *l, const char *path, struct dent **ents, size_t *nr);
+void dirlist_free(struct dirlist *l);
+
+/* List one directory, sorted by name (relative fstatat, no path walk). */
+int dents_read(const char *path, struct dent **out, size_t *nr);
+void dents_free(struct dent *v, size_t n);
+
+#endif
