@@ -70,7 +70,8 @@ static int find_below(struct mlv_artifact_list *l, const char *dir)
 		names[n++] = mlv_strdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n && !ret; i++) {
 		size_t len = strlen(names[i]);
 		struct stat st;

@@ -134,7 +134,8 @@ static int list_dir(const char *path, char ***out, size_t *nr)
 		(*out)[(*nr)++] = mlv_strdup(de->d_name);
 	}
 	closedir(d);
-	qsort(*out, *nr, sizeof(**out), name_cmp);
+	if (*nr)
+		qsort(*out, *nr, sizeof(**out), name_cmp);
 	return 0;
 }
 

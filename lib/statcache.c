@@ -99,7 +99,8 @@ int mlv_statcache_lookup(struct mlv_store *s, const char *path, const struct mlv
 	int rc, ret = 0;
 
 	if (s->sc && under_prefix(s->sc->prefix, path)) {
-		const struct sc_entry *e = bsearch(path, s->sc->e, s->sc->nr, sizeof(*e), entry_cmp);
+		const struct sc_entry *e = s->sc->nr ?
+			bsearch(path, s->sc->e, s->sc->nr, sizeof(*e), entry_cmp) : NULL;
 
 		if (!e || !vouches(st, &e->st, e->recorded_ns))
 			return 0;
