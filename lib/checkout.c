@@ -2,7 +2,6 @@
  * mlv checkout: plan every change first, refuse if any would lose bytes
  * that are not in the store, then carry the plan out.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 
 #include "mlv/fileio.h"
 #include "mlv/worktree.h"
+#include "dirlist.h"
 #include "scan.h"
 
 enum op { OP_WRITE, OP_REMOVE, OP_RMDIR, OP_MKDIR };
@@ -112,59 +112,21 @@ static int plan_remove(struct plan *p, const char *path, const struct stat *st)
 	return 0;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int list_dir(const char *path, char ***out, size_t *nr)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	size_t alloc = 0;
-
-	*out = NULL;
-	*nr = 0;
-	if (!d)
-		return mlv_error_set_errno(MLV_EIO, "cannot open directory '%s'", path);
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		MLV_ALLOC_GROW(*out, *nr + 1, alloc);
-		(*out)[(*nr)++] = mlv_strdup(de->d_name);
-	}
-	closedir(d);
-	if (*nr)
-		qsort(*out, *nr, sizeof(**out), name_cmp);
-	return 0;
-}
-
-static void free_names(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static int plan_remove_dir(struct plan *p, const char *path)
 {
-	char **names;
+	struct dent *ents;
 	size_t n;
 	struct mlv_buf sub = MLV_BUF_INIT;
-	int ret = list_dir(path, &names, &n);
+	int ret = dents_read(path, &ents, &n);
 
 	for (size_t i = 0; !ret && i < n; i++) {
-		struct stat st;
-
 		mlv_buf_reset(&sub);
-		mlv_buf_addf(&sub, "%s/%s", path, names[i]);
-		if (lstat(sub.ptr, &st) < 0)
-			continue;
-		ret = plan_remove(p, sub.ptr, &st);
+		mlv_buf_addf(&sub, "%s/%s", path, ents[i].name);
+		ret = plan_remove(p, sub.ptr, &ents[i].st);
 	}
 	if (!ret)
 		plan_add(p, OP_RMDIR, path, NULL, 0, 0);
-	free_names(names, n);
+	dents_free(ents, n);
 	mlv_buf_release(&sub);
 	return ret;
 }
@@ -191,23 +153,22 @@ static int plan_dir(struct plan *p, const char *path, const struct mlv_oid *id)
 {
 	struct mlv_tree t = MLV_TREE_INIT;
 	struct mlv_buf sub = MLV_BUF_INIT;
-	char **names = NULL;
+	struct dent *ents = NULL;
 	size_t n = 0, i = 0, j = 0;
 	int ret;
 
-	if ((ret = load_tree(p, id, path, &t)) < 0 || (ret = list_dir(path, &names, &n)) < 0)
+	if ((ret = load_tree(p, id, path, &t)) < 0 || (ret = dents_read(path, &ents, &n)) < 0)
 		goto done;
 	while (!ret && (i < n || j < t.nr)) {
-		int c = i >= n ? 1 : j >= t.nr ? -1 : strcmp(names[i], t.entries[j].name);
-		struct stat st;
+		int c = i >= n ? 1 : j >= t.nr ? -1 : strcmp(ents[i].name, t.entries[j].name);
+		mode_t m = c <= 0 ? ents[i].st.st_mode : 0;
 
 		mlv_buf_reset(&sub);
-		mlv_buf_addf(&sub, "%s/%s", path, c <= 0 ? names[i] : t.entries[j].name);
+		mlv_buf_addf(&sub, "%s/%s", path, c <= 0 ? ents[i].name : t.entries[j].name);
 		if (c < 0) {
 			/* Only in the work tree: it goes, if nothing is lost. */
-			if (lstat(sub.ptr, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ||
-							 S_ISDIR(st.st_mode)))
-				ret = plan_remove(p, sub.ptr, &st);
+			if (S_ISREG(m) || S_ISLNK(m) || S_ISDIR(m))
+				ret = plan_remove(p, sub.ptr, &ents[i].st);
 			i++;
 		} else {
 			const struct mlv_tree_entry *e = &t.entries[j];
@@ -218,7 +179,7 @@ static int plan_dir(struct plan *p, const char *path, const struct mlv_oid *id)
 		}
 	}
 done:
-	free_names(names, n);
+	dents_free(ents, n);
 	mlv_tree_release(&t);
 	mlv_buf_release(&sub);
 	return ret;
