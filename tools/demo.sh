@@ -79,7 +79,8 @@ say "Back to version 1: git switches the pointers, mlv checkout switches the dat
 run git checkout -q HEAD~1
 run mlv checkout
 run mlv status --exit-code
-run ls data/train/csv | wc -l
+printf '$ ls data/train/csv | wc -l\n'
+ls data/train/csv | wc -l
 run mlv hash model.bin
 run sha256sum model.bin
 
