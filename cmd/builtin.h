@@ -60,6 +60,12 @@ void progress_stop(struct progress *p);
 
 /* Repository-relative path for a command-line argument; dies on a bad one. */
 char *path_arg(struct mlv_ctx *ctx, const char *arg);
+/*
+ * The artifacts named by command-line paths (all of them when `n` is 0);
+ * dies on a bad path or one that matches nothing.
+ */
+struct mlv_artifact_list;
+void find_artifacts(struct mlv_ctx *ctx, struct mlv_artifact_list *out, int n, const char **argv);
 /* `path` (repo-relative) shown relative to where the user stands. */
 const char *path_show(struct mlv_ctx *ctx, const char *path);
 

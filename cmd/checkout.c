@@ -31,14 +31,9 @@ int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx)
 	struct mlv_wt_callbacks cb = { NULL, on_progress, on_change, NULL };
 	struct mlv_artifact_list list = { 0 };
 	struct mlv_checkout_stats stats;
-	char **paths;
 
 	n = parse_options(argc, argv, opts, usage);
-	paths = mlv_calloc((size_t)n + 1, sizeof(*paths));
-	for (int i = 0; i < n; i++)
-		paths[i] = path_arg(ctx, argv[i]);
-	if (mlv_artifacts_find(&list, (const char *const *)paths, (size_t)n) < 0)
-		die_lib();
+	find_artifacts(ctx, &list, n, argv);
 	cb.ctx = progress_start(ctx, "Checking out");
 	ret = mlv_checkout(ctx->repo, &list, force, &cb, &stats);
 	progress_stop(cb.ctx);
@@ -59,8 +54,5 @@ int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx)
 		       (unsigned long long)stats.removed);
 	}
 	mlv_artifact_list_release(&list);
-	for (int i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
 	return ret;
 }

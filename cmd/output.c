@@ -7,6 +7,7 @@
 
 #include "builtin.h"
 #include "mlv/path.h"
+#include "mlv/worktree.h"
 
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
@@ -173,4 +174,19 @@ const char *path_show(struct mlv_ctx *ctx, const char *path)
 	mlv_buf_reset(b);
 	mlv_path_relative(b, path, ctx->repo->prefix);
 	return b->ptr;
+}
+
+void find_artifacts(struct mlv_ctx *ctx, struct mlv_artifact_list *out, int n, const char **argv)
+{
+	char **paths = mlv_calloc((size_t)n + 1, sizeof(*paths));
+	int ret;
+
+	for (int i = 0; i < n; i++)
+		paths[i] = path_arg(ctx, argv[i]);
+	ret = mlv_artifacts_find(out, (const char *const *)paths, (size_t)n);
+	for (int i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	if (ret < 0)
+		die_lib();
 }

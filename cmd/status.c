@@ -90,14 +90,9 @@ int cmd_status(int argc, const char **argv, struct mlv_ctx *ctx)
 		OPT_END_F,
 	};
 	struct mlv_artifact_list list = { 0 };
-	char **paths;
 
 	n = parse_options(argc, argv, opts, usage);
-	paths = mlv_calloc((size_t)n + 1, sizeof(*paths));
-	for (int i = 0; i < n; i++)
-		paths[i] = path_arg(ctx, argv[i]);
-	if (mlv_artifacts_find(&list, (const char *const *)paths, (size_t)n) < 0)
-		die_lib();
+	find_artifacts(ctx, &list, n, argv);
 	if (json)
 		printf("{\"artifacts\":[");
 	for (size_t i = 0; i < list.nr; i++) {
@@ -139,8 +134,5 @@ int cmd_status(int argc, const char **argv, struct mlv_ctx *ctx)
 		printf("nothing to report: %zu tracked path%s match%s the pointers\n", list.nr,
 		       list.nr == 1 ? "" : "s", list.nr == 1 ? "es" : "");
 	mlv_artifact_list_release(&list);
-	for (int i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
 	return exit_code && dirty ? 1 : 0;
 }

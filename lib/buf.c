@@ -171,3 +171,21 @@ char *mlv_buf_detach(struct mlv_buf *b, size_t *len_out)
 	mlv_buf_init(b, 0);
 	return p;
 }
+
+int mlv_parse_decimal(uint64_t *out, const char *s, size_t len)
+{
+	uint64_t v = 0;
+
+	if (!len || len > 19 || (s[0] == '0' && len > 1))
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	/* 19 digits cannot overflow uint64_t, but can exceed INT64_MAX. */
+	if (v > (uint64_t)INT64_MAX)
+		return -1;
+	*out = v;
+	return 0;
+}

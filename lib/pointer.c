@@ -90,28 +90,6 @@ static int perr(const struct parser *p, int code, const char *fmt, ...)
 	return code;
 }
 
-/*
- * A decimal count: digits only, no sign, no leading zero (except "0"
- * itself), at most INT64_MAX.
- */
-static int parse_count(uint64_t *out, const char *s, size_t len)
-{
-	uint64_t v = 0;
-
-	if (!len || len > 19 || (s[0] == '0' && len > 1))
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	/* 19 digits cannot overflow uint64_t, but can exceed INT64_MAX. */
-	if (v > (uint64_t)INT64_MAX)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int valid_key(const char *k, size_t len)
 {
 	if (!len || k[0] < 'a' || k[0] > 'z')
@@ -160,11 +138,11 @@ static int parse_known(struct parser *ps, struct mlv_pointer *out, unsigned bit,
 				    "oid must be '" OID_PREFIX "' and 64 lowercase hex digits");
 		return 0;
 	case SEEN_SIZE:
-		if (parse_count(&out->size, v, vlen) < 0)
+		if (mlv_parse_decimal(&out->size, v, vlen) < 0)
 			return perr(ps, MLV_EINVALID, "invalid size '%.*s'", (int)vlen, v);
 		return 0;
 	case SEEN_FILES:
-		if (parse_count(&out->files, v, vlen) < 0)
+		if (mlv_parse_decimal(&out->files, v, vlen) < 0)
 			return perr(ps, MLV_EINVALID, "invalid file count '%.*s'", (int)vlen, v);
 		return 0;
 	case SEEN_KIND:
@@ -198,7 +176,7 @@ static int parse_version(struct parser *ps, const char *line, size_t len)
 
 	if (len < wlen || memcmp(line, want, wlen))
 		return perr(ps, MLV_EINVALID, "not a pointer file: first line must be 'version 1'");
-	if (parse_count(&v, line + wlen, len - wlen) < 0 || v == 0)
+	if (mlv_parse_decimal(&v, line + wlen, len - wlen) < 0 || v == 0)
 		return perr(ps, MLV_EINVALID, "invalid version '%.*s'",
 			    (int)(len - wlen), line + wlen);
 	if (v > 1)

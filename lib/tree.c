@@ -157,24 +157,6 @@ fail:
 	return MLV_EINVALID;
 }
 
-/* Decimal without sign or leading zeros ("0" alone is fine), below 2^63. */
-static int parse_size(uint64_t *out, const char *s, size_t len)
-{
-	uint64_t v = 0;
-
-	if (!len || len > 19 || (s[0] == '0' && len > 1))
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v > (uint64_t)INT64_MAX)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int bad(const char *what, size_t idx, size_t off, const char *why)
 {
 	return mlv_error_set(MLV_EINVALID, "corrupt tree %s: entry %zu at offset %zu: %s",
@@ -221,7 +203,7 @@ int mlv_tree_parse(struct mlv_tree *out, const void *data, size_t len, const cha
 		}
 		sz = sp + 1;
 		sp = memchr(sz, ' ', (size_t)(end - sz) < 20 ? (size_t)(end - sz) : 20);
-		if (!sp || parse_size(&size, sz, (size_t)(sp - sz)) < 0) {
+		if (!sp || mlv_parse_decimal(&size, sz, (size_t)(sp - sz)) < 0) {
 			ret = bad(what, idx, off, "invalid size");
 			goto done;
 		}

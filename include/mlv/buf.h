@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "error.h"
 
 /*
@@ -37,6 +38,12 @@ void mlv_buf_addf(struct mlv_buf *b, const char *fmt, ...) MLV_PRINTF(2, 3);
 void mlv_buf_vaddf(struct mlv_buf *b, const char *fmt, va_list ap);
 /* Hand the allocation to the caller (free() it); the buffer is re-initialised. */
 char *mlv_buf_detach(struct mlv_buf *b, size_t *len_out);
+
+/*
+ * Parse `len` bytes of strict decimal: digits only, no sign, no leading
+ * zero (but "0"), at most INT64_MAX.  0 and `out` set, or -1.
+ */
+int mlv_parse_decimal(uint64_t *out, const char *s, size_t len);
 
 /* Allocation helpers that abort on failure. */
 void *mlv_malloc(size_t n);
