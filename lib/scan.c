@@ -230,7 +230,7 @@ int scan_dir(struct scan *s, const char *root, const char *path, const struct ml
 	struct mlv_buf sub = MLV_BUF_INIT, enc = MLV_BUF_INIT;
 	struct dent *ents = NULL;
 	size_t nents = 0, j = 0, pathlen;
-	int ret, diff = s->diff;
+	int ret = 0, diff = s->diff;
 
 	*size = *files = 0;
 	if (diff && stored && (ret = load_tree(s, stored, &old)) < 0)

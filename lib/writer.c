@@ -18,6 +18,12 @@
  *   caller: read(2), FastCDC, SHA-256 of the whole file (the blob id)
  *   worker: SHA-256 of each chunk, dedup, zstd, appending to the pack
  *
+ * A file larger than HASHER_MIN moves the SHA-256 of the whole file to a
+ * second background thread (the hasher), which reads the same chunk
+ * buffers in order: the caller is then left with read(2) and FastCDC,
+ * and the three threads share the cores.  A job's buffer is released by
+ * whichever of the two threads finishes with it last.
+ *
  * Chunks travel in jobs through a FIFO bounded by INFLIGHT_MAX bytes of
  * buffers.  put_fd() returns as soon as its last chunk is queued: the job
  * carrying the last chunk names the blob, and the worker writes the recipe
@@ -29,6 +35,7 @@
 #define PROBE_SIZE (64u << 10)
 #define FREE_BUFS 4
 #define ZSTD_LEVEL 1
+#define HASHER_MIN (8u << 20)
 /* Store raw unless compression saves at least 1/32 (about 3%). */
 #define WORTH_IT(stored, raw) ((stored) <= (raw) - (raw) / 32)
 
@@ -42,6 +49,8 @@ enum {
 
 struct job {
 	struct job *next;
+	struct job *hnext; /* in the hasher's queue */
+	int refs;          /* queues still holding the job */
 	unsigned flags;
 	unsigned char *data;
 	size_t len, alloc;
@@ -75,6 +84,14 @@ struct mlv_store_writer {
 
 	/* caller side */
 	struct mlv_hash chash;
+
+	/* hasher side: the whole-file SHA-256 of large files */
+	pthread_t hthread;
+	int hstarted, hstop, hready;
+	pthread_cond_t cv_hash;
+	struct job *hhead, *htail;
+	struct mlv_hash fhash;
+	struct mlv_oid fblob;
 
 	/* worker side */
 	struct mlv_index *wix;
@@ -279,6 +296,69 @@ static void release_buf(struct mlv_store_writer *w, unsigned char *buf, size_t a
 		free(buf);
 }
 
+/* Called with the mutex held: one queue is done with `j`. */
+static void release_job(struct mlv_store_writer *w, struct job *j)
+{
+	if (--j->refs > 0)
+		return;
+	w->inflight -= j->alloc;
+	release_buf(w, j->data, j->alloc);
+	free(j);
+	pthread_cond_broadcast(&w->cv_caller);
+}
+
+/*
+ * The hasher: feeds the chunks of a large file to the whole-file hash in
+ * order.  A job without data ends the file: the id is published in fblob.
+ */
+static void *hasher_main(void *arg)
+{
+	struct mlv_store_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct job *j;
+
+		while (!w->hhead && !w->hstop)
+			pthread_cond_wait(&w->cv_hash, &w->mu);
+		if (!w->hhead)
+			break;
+		j = w->hhead;
+		w->hhead = j->hnext;
+		if (!w->hhead)
+			w->htail = NULL;
+		pthread_mutex_unlock(&w->mu);
+
+		if (j->data)
+			mlv_hash_update(&w->fhash, j->data, j->len);
+		else
+			mlv_hash_final(&w->fblob, &w->fhash);
+
+		pthread_mutex_lock(&w->mu);
+		if (j->data) {
+			release_job(w, j);
+		} else {
+			free(j);
+			w->hready = 1;
+			pthread_cond_broadcast(&w->cv_caller);
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Called with the mutex held. */
+static void hasher_push(struct mlv_store_writer *w, struct job *j)
+{
+	j->hnext = NULL;
+	if (w->htail)
+		w->htail->hnext = j;
+	else
+		w->hhead = j;
+	w->htail = j;
+	pthread_cond_signal(&w->cv_hash);
+}
+
 static void *worker_main(void *arg)
 {
 	struct mlv_store_writer *w = arg;
@@ -309,9 +389,7 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&w->mu);
 		w->busy = 0;
-		w->inflight -= j->alloc;
-		release_buf(w, j->data, j->alloc);
-		free(j);
+		release_job(w, j);
 		pthread_cond_broadcast(&w->cv_caller);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -345,8 +423,9 @@ static unsigned char *get_buf(struct mlv_store_writer *w, size_t size)
 	return p ? p : mlv_malloc(size ? size : 1);
 }
 
-static void submit(struct mlv_store_writer *w, unsigned flags, unsigned char *data, size_t len,
-		   size_t alloc, const struct mlv_oid *id, const struct mlv_oid *blob)
+/* Queue a job for the worker and, with `hash`, for the hasher too. */
+static void submit_to(struct mlv_store_writer *w, unsigned flags, unsigned char *data, size_t len,
+		      size_t alloc, const struct mlv_oid *id, const struct mlv_oid *blob, int hash)
 {
 	struct job *j = mlv_calloc(1, sizeof(*j));
 
@@ -358,16 +437,39 @@ static void submit(struct mlv_store_writer *w, unsigned flags, unsigned char *da
 		j->id = *id;
 	if (blob)
 		j->blob = *blob;
+	j->refs = hash ? 2 : 1;
 	pthread_mutex_lock(&w->mu);
 	while (w->inflight && w->inflight + alloc > INFLIGHT_MAX)
 		pthread_cond_wait(&w->cv_caller, &w->mu);
 	w->inflight += alloc;
+	if (hash)
+		hasher_push(w, j);
 	if (w->tail)
 		w->tail->next = j;
 	else
 		w->head = j;
 	w->tail = j;
 	pthread_cond_signal(&w->cv_work);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void submit(struct mlv_store_writer *w, unsigned flags, unsigned char *data, size_t len,
+		   size_t alloc, const struct mlv_oid *id, const struct mlv_oid *blob)
+{
+	submit_to(w, flags, data, len, alloc, id, blob, 0);
+}
+
+/* The hasher's id for the file whose chunks it was given. */
+static void hasher_finish(struct mlv_store_writer *w, struct mlv_oid *out)
+{
+	struct job *end = mlv_calloc(1, sizeof(*end));
+
+	pthread_mutex_lock(&w->mu);
+	w->hready = 0;
+	hasher_push(w, end);
+	while (!w->hready)
+		pthread_cond_wait(&w->cv_caller, &w->mu);
+	*out = w->fblob;
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -413,7 +515,7 @@ static int put_stream(struct mlv_store_writer *w, struct mlv_oid *id_out, uint64
 	unsigned char *buf;
 	size_t len = 0, nchunks = 0;
 	uint64_t total = 0;
-	int ret;
+	int ret, split = w->hstarted && hint >= HASHER_MIN;
 
 	if ((ret = check_error(w)))
 		return ret;
@@ -442,12 +544,15 @@ static int put_stream(struct mlv_store_writer *w, struct mlv_oid *id_out, uint64
 		if (n < 0) {
 			ret = mlv_error_set_errno(MLV_EIO, "cannot read '%s'", src->path);
 			free(buf);
+			if (split && nchunks)
+				hasher_finish(w, &blob);
 			mlv_hash_final(&blob, &w->chash);
 			return ret;
 		}
 		if (!n)
 			break;
-		mlv_hash_update(&w->chash, buf + len, (size_t)n);
+		if (!split)
+			mlv_hash_update(&w->chash, buf + len, (size_t)n);
 		total += (uint64_t)n;
 		pos = len;
 		len += (size_t)n;
@@ -460,7 +565,7 @@ static int put_stream(struct mlv_store_writer *w, struct mlv_oid *id_out, uint64
 				break;
 			nbuf = get_buf(w, MLV_CHUNK_MAX);
 			memcpy(nbuf, buf + pos, len - pos);
-			submit(w, nchunks ? 0 : J_FIRST, buf, pos, cap, NULL, NULL);
+			submit_to(w, nchunks ? 0 : J_FIRST, buf, pos, cap, NULL, NULL, split);
 			nchunks++;
 			buf = nbuf;
 			cap = MLV_CHUNK_MAX;
@@ -468,13 +573,27 @@ static int put_stream(struct mlv_store_writer *w, struct mlv_oid *id_out, uint64
 			pos = 0;
 		}
 	}
-	mlv_hash_final(&blob, &w->chash);
-	if (!nchunks)
-		submit(w, J_FIRST | J_LAST | J_KNOWN_ID, buf, len, cap, &blob, &blob);
-	else if (len)
-		submit(w, J_LAST, buf, len, cap, NULL, &blob);
-	else
-		submit(w, J_LAST | J_NODATA, buf, 0, cap, NULL, &blob);
+	if (split && !nchunks) {
+		/* Shorter than it looked: one chunk, hashed here. */
+		mlv_hash_update(&w->chash, buf, len);
+		split = 0;
+	}
+	if (split) {
+		if (len)
+			submit_to(w, 0, buf, len, cap, NULL, NULL, 1);
+		else
+			free(buf);
+		hasher_finish(w, &blob);
+		submit(w, J_LAST | J_NODATA, NULL, 0, 0, NULL, &blob);
+	} else {
+		mlv_hash_final(&blob, &w->chash);
+		if (!nchunks)
+			submit(w, J_FIRST | J_LAST | J_KNOWN_ID, buf, len, cap, &blob, &blob);
+		else if (len)
+			submit(w, J_LAST, buf, len, cap, NULL, &blob);
+		else
+			submit(w, J_LAST | J_NODATA, buf, 0, cap, NULL, &blob);
+	}
 	if (id_out)
 		*id_out = blob;
 	if (size_out)
@@ -622,8 +741,10 @@ int mlv_store_writer_new(struct mlv_store_writer **out, struct mlv_store *s)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv_work, NULL);
 	pthread_cond_init(&w->cv_caller, NULL);
+	pthread_cond_init(&w->cv_hash, NULL);
 	mlv_buf_init(&w->recipe, 0);
-	if ((ret = mlv_hash_init(&w->chash)) || (ret = mlv_hash_init(&w->whash)))
+	if ((ret = mlv_hash_init(&w->chash)) || (ret = mlv_hash_init(&w->whash)) ||
+	    (ret = mlv_hash_init(&w->fhash)))
 		goto done;
 	if ((ret = mlv_index_open(&w->wix, s->dbpath)))
 		goto done;
@@ -639,6 +760,8 @@ int mlv_store_writer_new(struct mlv_store_writer **out, struct mlv_store *s)
 		goto done;
 	}
 	w->started = 1;
+	/* Without a hasher, large files are hashed by the caller: slower, not wrong. */
+	w->hstarted = !pthread_create(&w->hthread, NULL, hasher_main, w);
 done:
 	if (ret)
 		mlv_store_writer_free(w);
@@ -651,6 +774,14 @@ void mlv_store_writer_free(struct mlv_store_writer *w)
 {
 	if (!w)
 		return;
+	if (w->hstarted) {
+		/* The hasher finishes its queue, releasing its share of each job. */
+		pthread_mutex_lock(&w->mu);
+		w->hstop = 1;
+		pthread_cond_signal(&w->cv_hash);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->hthread, NULL);
+	}
 	pthread_mutex_lock(&w->mu);
 	while (w->head) {
 		struct job *j = w->head;
@@ -676,6 +807,8 @@ void mlv_store_writer_free(struct mlv_store_writer *w)
 	mlv_buf_release(&w->recipe);
 	mlv_hash_release(&w->chash);
 	mlv_hash_release(&w->whash);
+	mlv_hash_release(&w->fhash);
+	pthread_cond_destroy(&w->cv_hash);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv_work);
 	pthread_cond_destroy(&w->cv_caller);
