@@ -36,10 +36,10 @@ ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -Iinclude -Ilib $(PKG_CFLAGS) -D_GNU_SOURCE \
 ALL_LDFLAGS = $(LDFLAGS) -pthread
 LIBS = $(PKG_LIBS) -lm
 
-MLV_VERSION := $(shell git describe --always --dirty 2>/dev/null | sed 's/^v//' || echo unknown)
-ifeq ($(MLV_VERSION),)
-MLV_VERSION = 0.1.0
-endif
+# The release number, and the commit when built from a git checkout.
+MLV_BASE_VERSION = 0.1.0
+MLV_GIT_DESC := $(shell git describe --always --dirty --match 'v*' 2>/dev/null)
+MLV_VERSION = $(MLV_BASE_VERSION)$(if $(MLV_GIT_DESC),+g$(MLV_GIT_DESC))
 
 ifndef V
 QUIET_CC = @echo '   CC' $@;

@@ -77,6 +77,20 @@ int cmd_help(int argc, const char **argv, struct mlv_ctx *ctx)
 		die("'%s' is not an mlv command; see 'mlv help'", argv[0]);
 	snprintf(page, sizeof(page), "mlv-%s", argv[0]);
 	fflush(stdout);
+	{
+		/* Run from a build tree, the pages sit beside the binary. */
+		char exe[4096];
+		ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		char *slash;
+
+		if (len > 0 && (exe[len] = '\0', slash = strrchr(exe, '/'))) {
+			char *local = mlv_xstrfmt("%.*s/man/%s.1", (int)(slash - exe), exe, page);
+
+			if (!access(local, R_OK))
+				execlp("man", "man", "-l", local, (char *)NULL);
+			free(local);
+		}
+	}
 	execlp("man", "man", page, (char *)NULL);
 	/* No man(1): fall back to the command's own usage. */
 	{
@@ -150,8 +164,11 @@ int main(int argc, const char **argv)
 			list_commands(stdout);
 			return 0;
 		} else if (!strcmp(a, "-C")) {
-			if (++i >= argc)
-				die("-C requires a directory");
+			if (++i >= argc) {
+				fprintf(stderr, "error: -C requires a directory\n");
+				list_commands(stderr);
+				return 129;
+			}
 			if (chdir(argv[i]) < 0)
 				die("cannot change to '%s': %s", argv[i], strerror(errno));
 		} else if (!strcmp(a, "--progress")) {
