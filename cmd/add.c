@@ -50,6 +50,8 @@ int cmd_add(int argc, const char **argv, struct mlv_ctx *ctx)
 	paths = mlv_calloc((size_t)n, sizeof(*paths));
 	for (int i = 0; i < n; i++) {
 		paths[i] = path_arg(ctx, argv[i]);
+		if (!*paths[i])
+			die("'%s': cannot track the top of the work tree", argv[i]);
 		for (int k = 0; k < i; k++)
 			if (!strcmp(paths[k], paths[i]))
 				die("'%s' given twice", argv[i]);

@@ -34,12 +34,12 @@ struct walk {
 static int check_entry(void *ctx, const char *path, const struct mlv_tree_entry *e)
 {
 	struct walk *w = ctx;
-	int ret = mlv_store_has(w->s, &e->oid);
+	int ret = mlv_store_has_blob(w->s, &e->oid);
 
 	if (ret == 0) {
-		char detail[100];
+		char detail[160];
 
-		snprintf(detail, sizeof(detail), "object %s is not in the store", mlv_oid_hex(&e->oid));
+		snprintf(detail, sizeof(detail), "object %s is not (completely) in the store", mlv_oid_hex(&e->oid));
 		on_problem(w->r, "missing", path, detail);
 	}
 	return ret < 0 ? ret : 0;
@@ -61,13 +61,14 @@ static void check_pointers(struct mlv_ctx *ctx, struct mlv_store *s, struct repo
 			on_problem(r, "pointer", a->pointer, a->error);
 			continue;
 		}
-		have = mlv_store_has(s, &a->ptr.oid);
+		have = a->ptr.type == MLV_PTYPE_DIR ? mlv_store_has(s, &a->ptr.oid) :
+						       mlv_store_has_blob(s, &a->ptr.oid);
 		if (have < 0)
 			die_lib();
 		if (!have) {
-			char detail[100];
+			char detail[160];
 
-			snprintf(detail, sizeof(detail), "object %s is not in the store",
+			snprintf(detail, sizeof(detail), "object %s is not (completely) in the store",
 				 mlv_oid_hex(&a->ptr.oid));
 			on_problem(r, "missing", a->path, detail);
 		} else if (a->ptr.type == MLV_PTYPE_DIR &&

@@ -27,6 +27,8 @@ static int check_path(const char *path, struct stat *st)
 
 	if (!*path)
 		return mlv_error_set(MLV_EINVALID, "cannot track the top of the work tree");
+	if ((ret = mlv_path_check_parents(path)) < 0)
+		return ret;
 	if (lstat(path, st) < 0)
 		return mlv_error_set_errno(errno == ENOENT ? MLV_ENOTFOUND : MLV_EIO,
 					   "cannot add '%s'", path);

@@ -101,6 +101,26 @@ static int find_below(struct mlv_artifact_list *l, const char *dir)
 	return ret;
 }
 
+int mlv_path_check_parents(const char *path)
+{
+	struct mlv_buf p = MLV_BUF_INIT;
+	int ret = 0;
+
+	for (const char *s = strchr(path, '/'); s && !ret; s = strchr(s + 1, '/')) {
+		struct stat st;
+
+		mlv_buf_reset(&p);
+		mlv_buf_add(&p, path, (size_t)(s - path));
+		if (lstat(p.ptr, &st) < 0)
+			break;
+		if (S_ISLNK(st.st_mode))
+			ret = mlv_error_set(MLV_EINVALID, "'%s' is beyond a symbolic link ('%s')",
+					    path, p.ptr);
+	}
+	mlv_buf_release(&p);
+	return ret;
+}
+
 static int artifact_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct mlv_artifact *)a)->path, ((const struct mlv_artifact *)b)->path);

@@ -463,6 +463,20 @@ static int check_pack(struct fsck *f, const char *name)
 				f->st.repaired++;
 			}
 		}
+		/*
+		 * An intact pack's own index is the truth: rows dropped above
+		 * (or lost some other way) come back from it.
+		 */
+		if (f->repair && !damaged && e) {
+			if ((ret = mlv_index_begin(f->s->ix)))
+				goto done;
+			for (size_t i = 0; i < nr && !ret; i++)
+				ret = mlv_index_add_object(f->s->ix, row->id, &e[i]);
+			if (ret || (ret = mlv_index_commit(f->s->ix))) {
+				mlv_index_rollback(f->s->ix);
+				goto done;
+			}
+		}
 	}
 
 	if (damaged && f->repair) {

@@ -98,6 +98,8 @@ int mlv_mv(struct mlv_repo *r, const struct mlv_artifact *a, const char *dst)
 		ret = mlv_error_set(MLV_EEXISTS, "destination '%s' exists", dst);
 		goto done;
 	}
+	if ((ret = mlv_path_check_parents(dst)) < 0)
+		goto done;
 	if (strchr(dst, '\n')) {
 		ret = mlv_error_set(MLV_EINVALID, "'%s': a tracked path cannot contain a newline", dst);
 		goto done;

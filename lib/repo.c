@@ -31,7 +31,8 @@ int mlv_repo_discover(struct mlv_repo **out)
 		ret = mlv_error_set_errno(MLV_EIO, "cannot get the current directory");
 		goto fail;
 	}
-	if (git_repository_open_ext(&r->git, cwd, 0, NULL) < 0) {
+	/* Like git, discovery does not climb into GIT_CEILING_DIRECTORIES. */
+	if (git_repository_open_ext(&r->git, cwd, 0, getenv("GIT_CEILING_DIRECTORIES")) < 0) {
 		ret = mlv_error_set(MLV_ENOTFOUND, "not a git repository (or any of the parent directories)");
 		goto fail;
 	}

@@ -108,7 +108,8 @@ static int hash_regular(struct scan *s, const char *path, const struct stat *st,
 	if (s->store && mlv_statcache_lookup(s->store, path, &ms, out) == 1) {
 		if (!s->writer)
 			return 0;
-		ret = mlv_store_has(s->store, out);
+		/* Stored in full, chunks and all: nothing to read. */
+		ret = mlv_store_has_blob(s->store, out);
 		if (ret < 0)
 			return ret;
 		if (ret == 1)

@@ -24,7 +24,8 @@ int mlv_status_artifact(struct mlv_repo *r, const struct mlv_artifact *a,
 		return ret;
 	if (!mlv_repo_git_committed(r, a->pointer))
 		*state |= MLV_ST_UNCOMMITTED;
-	stored = mlv_store_has(store, &a->ptr.oid);
+	stored = a->ptr.type == MLV_PTYPE_DIR ? mlv_store_has(store, &a->ptr.oid) :
+						mlv_store_has_blob(store, &a->ptr.oid);
 	if (stored < 0)
 		return stored;
 	if (!stored)

@@ -219,14 +219,18 @@ static int read_record(struct mlv_store *s, const struct mlv_oid *id, struct mlv
 	struct mlv_pack_entry hdr;
 	int ret;
 
-	if ((ret = lookup(s, id, &obj)) ||
-	    (ret = mlv_store_pack_get(s, obj.pack_id, obj.pack, &pf)))
+	if ((ret = lookup(s, id, &obj)))
 		return ret;
 	if (obj.raw_len > max)
 		return mlv_error_set(MLV_EINVALID, "object %s is larger than %llu bytes",
 				     mlv_oid_hex(id), (unsigned long long)max);
-	if ((ret = mlv_pack_read_record(&s->rd, pf, obj.offset, id, max, out, &hdr)))
+	if ((ret = mlv_store_pack_get(s, obj.pack_id, obj.pack, &pf)) ||
+	    (ret = mlv_pack_read_record(&s->rd, pf, obj.offset, id, max, out, &hdr))) {
+		/* Every read error names the object as well as the pack. */
+		if (!strstr(mlv_error_last(), mlv_oid_hex(id)))
+			mlv_error_wrap(ret, "object %s", mlv_oid_hex(id));
 		return ret;
+	}
 	if (type_out)
 		*type_out = hdr.type;
 	return 0;
@@ -240,6 +244,31 @@ int mlv_store_read(struct mlv_store *s, const struct mlv_oid *id, struct mlv_buf
 	if (!ret && type_out)
 		*type_out = (enum mlv_object_type)type;
 	return ret;
+}
+
+int mlv_store_has_blob(struct mlv_store *s, const struct mlv_oid *id)
+{
+	struct mlv_index_obj obj;
+	const unsigned char *p;
+	size_t nr;
+	int type, ret;
+
+	if ((ret = lookup(s, id, &obj)))
+		return ret == MLV_ENOTFOUND ? (mlv_error_clear(), 0) : ret;
+	if (obj.type != MLV_OBJ_RECIPE)
+		return obj.type == MLV_OBJ_CHUNK;
+	if ((ret = read_record(s, id, &s->recipe_buf, &type, MLV_OBJECT_META_MAX)))
+		return ret;
+	nr = (s->recipe_buf.len - MLV_RECIPE_MAGIC_LEN) / MLV_RECIPE_ENTRY_SIZE;
+	p = (const unsigned char *)s->recipe_buf.ptr + MLV_RECIPE_MAGIC_LEN;
+	for (size_t i = 0; i < nr; i++, p += MLV_RECIPE_ENTRY_SIZE) {
+		struct mlv_oid cid;
+
+		memcpy(cid.id, p + 8, MLV_OID_RAWSZ);
+		if ((ret = mlv_store_has(s, &cid)) <= 0)
+			return ret;
+	}
+	return 1;
 }
 
 int mlv_store_read_blob(struct mlv_store *s, const struct mlv_oid *id, mlv_sink_fn sink, void *ctx)

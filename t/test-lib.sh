@@ -159,8 +159,12 @@ GIT_COMMITTER_NAME='C O Mitter'
 GIT_COMMITTER_EMAIL=committer@example.com
 GIT_CONFIG_NOSYSTEM=1
 GIT_ATTR_NOSYSTEM=1
+# The trash directories live inside mlv's own checkout: repository
+# discovery (git's and mlv's) must never climb out of them into it, or a
+# test whose repository is missing would commit to the project.
+GIT_CEILING_DIRECTORIES=$TEST_OUTPUT_DIRECTORY
 export GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL \
-	GIT_CONFIG_NOSYSTEM GIT_ATTR_NOSYSTEM
+	GIT_CONFIG_NOSYSTEM GIT_ATTR_NOSYSTEM GIT_CEILING_DIRECTORIES
 
 # Commit dates are fixed from the start (git's test epoch, 2005-04-07), so
 # the same commits made twice have the same ids; test_tick moves them on.

@@ -51,6 +51,13 @@ struct mlv_object_info {
 
 /* 1 if present in the index, 0 if not, <0 on error. */
 int mlv_store_has(struct mlv_store *s, const struct mlv_oid *id);
+/*
+ * 1 when blob `id` can be read in full: a chunk, or a recipe whose chunks
+ * are all present (after a repair, a recipe may have lost a chunk).
+ * 0 when not, <0 on error.
+ */
+int mlv_store_has_blob(struct mlv_store *s, const struct mlv_oid *id);
+
 /* MLV_ENOTFOUND if absent. */
 int mlv_store_info(struct mlv_store *s, const struct mlv_oid *id, struct mlv_object_info *out);
 

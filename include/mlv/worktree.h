@@ -36,6 +36,13 @@ void mlv_artifact_list_release(struct mlv_artifact_list *l);
  */
 int mlv_artifacts_find(struct mlv_artifact_list *out, const char *const *paths, size_t n);
 
+/*
+ * Refuse (MLV_EINVALID, git's "beyond a symbolic link") a path whose
+ * leading directories include a symlink: it could lead out of the work
+ * tree.  Missing components are fine.
+ */
+int mlv_path_check_parents(const char *path);
+
 /* Callbacks shared by the operations below; any may be NULL. */
 struct mlv_wt_callbacks {
 	void (*warn)(void *ctx, const char *msg);
