@@ -2,6 +2,7 @@
  * mlv: the command table and dispatcher.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,9 +151,16 @@ static int check_stdout(void)
 
 int main(int argc, const char **argv)
 {
-	struct mlv_ctx ctx = { NULL, isatty(2) };
+	struct mlv_ctx ctx = { NULL, 0 };
 	const struct cmd_struct *c;
-	int i, ret;
+	int i, ret, fd;
+
+	/* A closed 0, 1 or 2 would be handed to the next file we open. */
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+	ctx.progress = isatty(2);
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
@@ -187,8 +195,10 @@ int main(int argc, const char **argv)
 	}
 	if (!strcmp(argv[i], "--version"))
 		argv[i] = "version";
-	if (!strcmp(argv[i], "__complete"))
-		return cmd_complete(argc - i, argv + i, &ctx) || check_stdout();
+	if (!strcmp(argv[i], "__complete")) {
+		ret = cmd_complete(argc - i, argv + i, &ctx);
+		return check_stdout() ? 128 : ret;
+	}
 	c = find_command(argv[i]);
 	if (!c) {
 		fprintf(stderr, "error: '%s' is not an mlv command; see 'mlv help'\n", argv[i]);

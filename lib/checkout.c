@@ -122,7 +122,9 @@ static int plan_remove_dir(struct plan *p, const char *path)
 	for (size_t i = 0; !ret && i < n; i++) {
 		mlv_buf_reset(&sub);
 		mlv_buf_addf(&sub, "%s/%s", path, ents[i].name);
-		ret = plan_remove(p, sub.ptr, &ents[i].st);
+		/* What mlv does not track, it does not delete either. */
+		if (!scan_untrackable(p->artifact, sub.ptr, ents[i].name, &ents[i].st))
+			ret = plan_remove(p, sub.ptr, &ents[i].st);
 	}
 	if (!ret)
 		plan_add(p, OP_RMDIR, path, NULL, 0, 0);
@@ -161,13 +163,12 @@ static int plan_dir(struct plan *p, const char *path, const struct mlv_oid *id)
 		goto done;
 	while (!ret && (i < n || j < t.nr)) {
 		int c = i >= n ? 1 : j >= t.nr ? -1 : strcmp(ents[i].name, t.entries[j].name);
-		mode_t m = c <= 0 ? ents[i].st.st_mode : 0;
 
 		mlv_buf_reset(&sub);
 		mlv_buf_addf(&sub, "%s/%s", path, c <= 0 ? ents[i].name : t.entries[j].name);
 		if (c < 0) {
 			/* Only in the work tree: it goes, if nothing is lost. */
-			if (S_ISREG(m) || S_ISLNK(m) || S_ISDIR(m))
+			if (!scan_untrackable(p->artifact, sub.ptr, ents[i].name, &ents[i].st))
 				ret = plan_remove(p, sub.ptr, &ents[i].st);
 			i++;
 		} else {
@@ -380,7 +381,9 @@ static int execute(struct plan *p, struct scan *cache, struct mlv_checkout_stats
 			stats->removed++;
 			break;
 		case OP_RMDIR:
-			if (rmdir(a->path) < 0 && errno != ENOENT)
+			/* Not empty: it holds something mlv leaves alone. */
+			if (rmdir(a->path) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
+			    errno != EEXIST)
 				return mlv_error_set_errno(MLV_EIO, "cannot remove directory '%s'", a->path);
 			break;
 		case OP_MKDIR:

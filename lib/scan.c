@@ -162,6 +162,26 @@ static int link_stays_inside(const char *root, const char *path, const char *tar
 	return 1;
 }
 
+const char *scan_untrackable(const char *root, const char *path, const char *name,
+			     const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode) && !S_ISLNK(st->st_mode))
+		return "not a regular file, directory or symlink";
+	if (!mlv_name_valid(name, strlen(name)))
+		return "this name cannot be tracked";
+	if (S_ISLNK(st->st_mode)) {
+		char target[4096];
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+		if (n < 0)
+			return "unreadable symlink";
+		target[n] = '\0';
+		if (!link_stays_inside(root, path, target))
+			return "symlink whose target leaves the tracked directory";
+	}
+	return NULL;
+}
+
 int scan_file(struct scan *s, const char *path, const struct stat *st, struct mlv_oid *out)
 {
 	char target[4096];
@@ -247,29 +267,13 @@ int scan_dir(struct scan *s, const char *root, const char *path, const struct ml
 		struct mlv_oid id;
 		uint64_t esize = 0, efiles = 0;
 		uint32_t mode = entry_mode(&d->st);
+		const char *why;
 
 		mlv_buf_setlen(&sub, pathlen);
 		mlv_buf_addch(&sub, '/');
 		mlv_buf_adds(&sub, d->name);
-		if (!strcmp(d->name, ".git") || !strcmp(d->name, ".mlv")) {
-			warn(s, "skipping '%s': a '%s' directory cannot be tracked", sub.ptr, d->name);
-			continue;
-		}
-		if (!S_ISREG(d->st.st_mode) && !S_ISDIR(d->st.st_mode) && !S_ISLNK(d->st.st_mode)) {
-			warn(s, "skipping '%s': not a regular file, directory or symlink", sub.ptr);
-			continue;
-		}
-		if (S_ISLNK(d->st.st_mode)) {
-			char target[4096];
-			ssize_t n = readlink(sub.ptr, target, sizeof(target) - 1);
-
-			if (n < 0 || (target[n] = '\0', !link_stays_inside(root, sub.ptr, target))) {
-				warn(s, "skipping symlink '%s': its target leaves '%s'", sub.ptr, root);
-				continue;
-			}
-		}
-		if (!mlv_name_valid(d->name, strlen(d->name))) {
-			warn(s, "skipping '%s': name cannot be tracked", sub.ptr);
+		if ((why = scan_untrackable(root, sub.ptr, d->name, &d->st))) {
+			warn(s, "skipping '%s': %s", sub.ptr, why);
 			continue;
 		}
 		if (diff) {

@@ -38,6 +38,14 @@ void scan_init(struct scan *s, struct mlv_store *store, struct mlv_store_writer 
 	       const struct mlv_wt_callbacks *cb);
 void scan_release(struct scan *s);
 
+/*
+ * Why the entry `name` at `path` inside tracked directory `root` is not
+ * tracked (special files, names like .git, symlinks leaving `root`), or
+ * NULL when it is.  add skips such entries, and checkout leaves them be.
+ */
+const char *scan_untrackable(const char *root, const char *path, const char *name,
+			     const struct stat *st);
+
 /* The blob id of a regular file or symlink at `path`, described by `st`. */
 int scan_file(struct scan *s, const char *path, const struct stat *st, struct mlv_oid *out);
 

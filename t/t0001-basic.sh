@@ -209,4 +209,14 @@ test_expect_success DEV_FULL 'a failed write to stdout is fatal' '
 	test_grep "^fatal: unable to write" err
 '
 
+test_expect_success 'a closed stdout becomes /dev/null, as in git' '
+	mlv version >&- 2>err &&
+	test_must_be_empty err &&
+	mlv -C repo init -q &&
+	mlv -C repo status >&- 2>err &&
+	test_must_be_empty err &&
+	# Nothing mlv opened landed on descriptor 1.
+	(cd repo && mlv fsck)
+'
+
 test_done

@@ -133,6 +133,21 @@ test_expect_success 'a missing object fails before anything is written' '
 	cp ../data.mlv.ok data.mlv
 '
 
+test_expect_success 'what add skips, checkout leaves alone, even with --force' '
+	mkdir -p data/nested/.git &&
+	echo "[core]" >data/nested/.git/config &&
+	ln -s /etc/hostname data/outward &&
+	mkfifo data/fifo &&
+	mlv status data >out &&
+	! grep "nested\|outward\|fifo" out &&
+	mlv checkout data &&
+	mlv checkout --force data &&
+	test_path_is_file data/nested/.git/config &&
+	test_path_is_symlink data/outward &&
+	test -p data/fifo &&
+	rm -rf data/nested data/outward data/fifo
+'
+
 test_expect_success 'checkout from a subdirectory' '
 	rm data/f1 &&
 	(cd data && mlv checkout .) &&
