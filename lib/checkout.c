@@ -275,29 +275,6 @@ static int buf_sink(void *ctx, const void *data, size_t len)
 	return 0;
 }
 
-/* A symlink target, as stored, must stay inside the tracked directory. */
-static int link_target_ok(const char *artifact, const char *path, const char *target)
-{
-	int depth = 0;
-
-	if (!*target || *target == '/' || strlen(target) != strnlen(target, 4096))
-		return 0;
-	for (const char *p = path + strlen(artifact) + 1; *p; p++)
-		depth += *p == '/';
-	for (const char *t = target; *t;) {
-		size_t n = strcspn(t, "/");
-
-		if (n == 2 && !memcmp(t, "..", 2)) {
-			if (--depth < 0)
-				return 0;
-		} else if (n && !(n == 1 && *t == '.')) {
-			depth++;
-		}
-		t += n + (t[n] == '/');
-	}
-	return 1;
-}
-
 static int do_write(struct plan *p, const struct action *a, int64_t *recorded)
 {
 	struct mlv_buf tmp = MLV_BUF_INIT, target = MLV_BUF_INIT;
@@ -312,7 +289,9 @@ static int do_write(struct plan *p, const struct action *a, int64_t *recorded)
 	*recorded = mlv_now_ns();
 	if (a->mode == MLV_MODE_LINK) {
 		ret = mlv_store_read_blob(p->store, &a->id, buf_sink, &target);
-		if (!ret && !link_target_ok(a->artifact, a->path, target.ptr))
+		/* A stored target must stay inside, as add required. */
+		if (!ret && (strlen(target.ptr) != target.len ||
+			     !scan_link_inside(a->artifact, a->path, target.ptr)))
 			ret = mlv_error_set(MLV_EINVALID, "refusing to create symlink '%s': target '%s' "
 					    "leaves '%s'", a->path, target.ptr, a->artifact);
 		unlink(tmp.ptr);
@@ -437,6 +416,8 @@ int mlv_checkout(struct mlv_repo *r, const struct mlv_artifact_list *list, int f
 		const struct mlv_artifact *a = &list->items[i];
 
 		p.artifact = a->path;
+		if ((ret = mlv_path_check_parents(a->path)) < 0)
+			break;
 		if (a->ptr.type == MLV_PTYPE_DIR && mlv_statcache_load_prefix(p.store, a->path) < 0)
 			mlv_error_clear();
 		ret = plan_entry(&p, a->path, &a->ptr.oid,

@@ -71,6 +71,8 @@ int mlv_rm(struct mlv_repo *r, const struct mlv_artifact *a, int keep, int force
 
 	if (a->error && !force)
 		return mlv_error_set(MLV_EINVALID, "%s", a->error);
+	if ((ret = mlv_path_check_parents(a->path)) < 0)
+		return ret;
 	if (!keep && !force && !lstat(a->path, &st)) {
 		if ((ret = mlv_status_artifact(r, a, NULL, &state)) < 0)
 			return ret;

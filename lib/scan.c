@@ -132,16 +132,20 @@ static int hash_regular(struct scan *s, const char *path, const struct stat *st,
 }
 
 /*
- * A symlink is kept only when its target, resolved textually from the
- * link's directory, stays inside the tracked directory `root`.
+ * A symlink is kept only when its target, resolved from the link's
+ * directory, stays inside the tracked directory `root`.  Any ".." must
+ * come first: "dot/../.." could climb out through another link named
+ * "dot" however the text adds up, while with the ".."s first each step
+ * down stays inside (through real directories, or through links that
+ * were held to the same rule).
  */
-static int link_stays_inside(const char *root, const char *path, const char *target)
+int scan_link_inside(const char *root, const char *path, const char *target)
 {
 	size_t rootlen = strlen(root);
 	const char *rel = path + rootlen + 1;
-	int depth = 0;
+	int depth = 0, down = 0;
 
-	if (target[0] == '/' || !target[0])
+	if (target[0] == '/' || !target[0] || strncmp(path, root, rootlen) || path[rootlen] != '/')
 		return 0;
 	for (const char *p = rel; *p; p++)
 		if (*p == '/')
@@ -150,10 +154,10 @@ static int link_stays_inside(const char *root, const char *path, const char *tar
 		size_t n = strcspn(p, "/");
 
 		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			if (--depth < 0)
+			if (down || --depth < 0)
 				return 0;
-		} else if (!(n == 1 && p[0] == '.') && n) {
-			depth++;
+		} else if (n && !(n == 1 && p[0] == '.')) {
+			down = 1;
 		}
 		p += n;
 		if (*p == '/')
@@ -176,7 +180,7 @@ const char *scan_untrackable(const char *root, const char *path, const char *nam
 		if (n < 0)
 			return "unreadable symlink";
 		target[n] = '\0';
-		if (!link_stays_inside(root, path, target))
+		if (!scan_link_inside(root, path, target))
 			return "symlink whose target leaves the tracked directory";
 	}
 	return NULL;

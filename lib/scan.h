@@ -46,6 +46,12 @@ void scan_release(struct scan *s);
 const char *scan_untrackable(const char *root, const char *path, const char *name,
 			     const struct stat *st);
 
+/*
+ * 1 when symlink `path` (inside tracked directory `root`) with `target`
+ * resolves inside `root`; see scan.c for the rule.
+ */
+int scan_link_inside(const char *root, const char *path, const char *target);
+
 /* The blob id of a regular file or symlink at `path`, described by `st`. */
 int scan_file(struct scan *s, const char *path, const struct stat *st, struct mlv_oid *out);
 

@@ -257,8 +257,11 @@ int mlv_store_has_blob(struct mlv_store *s, const struct mlv_oid *id)
 		return ret == MLV_ENOTFOUND ? (mlv_error_clear(), 0) : ret;
 	if (obj.type != MLV_OBJ_RECIPE)
 		return obj.type == MLV_OBJ_CHUNK;
-	if ((ret = read_record(s, id, &s->recipe_buf, &type, MLV_OBJECT_META_MAX)))
-		return ret;
+	/* A recipe that cannot be read leaves the blob incomplete, not the caller failed. */
+	if (read_record(s, id, &s->recipe_buf, &type, MLV_OBJECT_META_MAX)) {
+		mlv_error_clear();
+		return 0;
+	}
 	nr = (s->recipe_buf.len - MLV_RECIPE_MAGIC_LEN) / MLV_RECIPE_ENTRY_SIZE;
 	p = (const unsigned char *)s->recipe_buf.ptr + MLV_RECIPE_MAGIC_LEN;
 	for (size_t i = 0; i < nr; i++, p += MLV_RECIPE_ENTRY_SIZE) {
