@@ -13,6 +13,7 @@ MAN_DIR=$MLV_BUILD_DIR/man
 
 test_lazy_prereq MAN 'man --version'
 test_lazy_prereq BASH 'bash --version'
+test_lazy_prereq FISH 'fish --version'
 
 # The text of section $2 of page $1, roff escapes removed; with a third
 # argument, without the macro lines.
@@ -27,6 +28,30 @@ page_section () {
 	fi |
 	sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' -e 's/\\&//g' -e 's/\\(lq/"/g' \
 	    -e 's/\\(rq/"/g' -e 's/\\e/\\/g'
+}
+
+# The tags of the ".TP" entries of section $2 of page $1 (the line after
+# each ".TP"), roff escapes removed: where options are documented.
+page_tags () {
+	page_section "$1" "$2" |
+	sed -n -e '/^\.TP/{' -e 'n' -e 'p' -e '}'
+}
+
+# Does the text on stdin name option $1 as a word of its own ("--kind"
+# matches "--kind <kind>" and "--kind=<kind>", not "--kinds")?
+names_option () {
+	grep -E -e "(^|[^-[:alnum:]])$1([^-[:alnum:]]|\$)" >/dev/null
+}
+
+# The options named by the "usage:" lines on stdin, sorted; "--[no-]name"
+# names --name and --no-name.
+usage_options () {
+	sed -n -e 's/^usage: //p' -e 's/^   or: //p' |
+	sed -e 's/--\[no-\]\([[:alnum:]-]*\)/--\1 --no-\1/g' |
+	sed -e 's/[][|]/ /g' |
+	tr ' ' '\n' |
+	grep -E -e '^--?[[:alnum:]]' |
+	sort -u
 }
 
 # The usage lines that "mlv $1 -h" prints.
@@ -68,19 +93,87 @@ test_expect_success 'every SYNOPSIS matches the usage of -h' '
 	done <commands
 '
 
-test_expect_success 'every option is documented under OPTIONS' '
+test_expect_success 'every option has an entry under OPTIONS' '
 	while read -r cmd
 	do
-		page_section "$MAN_DIR/mlv-$cmd.1" OPTIONS >options &&
+		page_tags "$MAN_DIR/mlv-$cmd.1" OPTIONS >tags &&
 		options_of "$cmd" >opts &&
 		while read -r opt
 		do
-			grep -E -e "(^|[^-[:alnum:]])$opt([^-[:alnum:]]|\$)" options >/dev/null || {
-				echo "mlv-$cmd.1 does not document $opt" &&
+			names_option "$opt" <tags || {
+				echo "mlv-$cmd.1 has no OPTIONS entry for $opt" &&
 				return 1
 			}
 		done <opts || return 1
 	done <commands
+'
+
+test_expect_success 'the option check finds what is missing' '
+	page_tags "$MAN_DIR/mlv-add.1" OPTIONS >tags &&
+	names_option --kind <tags &&
+	names_option -j <tags &&
+	! names_option --kin <tags &&
+	! names_option --frobnicate <tags &&
+	# Named in the text of another entry only: not documented.
+	cat >broken.1 <<-\EOF &&
+	.SH OPTIONS
+	.TP
+	.B \-\-json
+	Print JSON; see \fB\-\-kind\fR.
+	.SH SEE ALSO
+	.TP
+	.B \-\-kind
+	EOF
+	page_tags broken.1 OPTIONS >tags &&
+	names_option --json <tags &&
+	! names_option --kind <tags
+'
+
+test_expect_success 'every option in a usage line is in the option table' '
+	while read -r cmd
+	do
+		options_of "$cmd" >opts &&
+		{ mlv "$cmd" -h || test $? = 129; } >help.out &&
+		usage_options <help.out >used &&
+		while read -r opt
+		do
+			grep -x -e "$opt" opts >/dev/null || {
+				echo "mlv $cmd -h shows $opt, which it does not take" &&
+				return 1
+			}
+		done <used || return 1
+	done <commands
+'
+
+test_expect_success 'mlv.1 has an entry for every global option of mlv -h' '
+	mlv -h >help.out &&
+	usage_options <help.out >opts &&
+	grep -x -e -C opts &&
+	grep -x -e --no-progress opts &&
+	echo -h >>opts &&
+	page_tags "$MAN_DIR/mlv.1" OPTIONS >tags &&
+	while read -r opt
+	do
+		names_option "$opt" <tags || {
+			echo "mlv.1 has no OPTIONS entry for $opt" &&
+			return 1
+		}
+	done <opts
+'
+
+test_expect_success 'every page named under SEE ALSO exists' '
+	for page in "$MAN_DIR"/*.[1-8]
+	do
+		page_section "$page" "SEE ALSO" >refs &&
+		sed -n -e "s/^\\.BR \\(mlv[-a-z]*\\) (\\([1-8]\\)).*/\\1.\\2/p" refs >names &&
+		while read -r name
+		do
+			test_path_is_file "$MAN_DIR/$name" || {
+				echo "$page refers to missing $name" &&
+				return 1
+			}
+		done <names || return 1
+	done
 '
 
 test_expect_success 'mlv.1 has the usage of mlv -h and names every command' '
@@ -166,6 +259,28 @@ test_expect_success BASH 'bash completes option values' '
 test_expect_success BASH 'bash completion leaves operands to file names' '
 	bash complete.bash mlv add "" >actual &&
 	test_must_be_empty actual
+'
+
+test_expect_success FISH 'fish completes commands, options and values' '
+	cat >complete.fish <<-\EOF &&
+	source $MLV_BUILD_DIR/completions/mlv.fish; or exit 1
+	complete -C "$argv[1]" | string replace -r "\t.*" ""
+	EOF
+	echo add >expect &&
+	fish complete.fish "mlv ad" >actual &&
+	test_cmp expect actual &&
+	echo --kind= >expect &&
+	fish complete.fish "mlv add --ki" >actual &&
+	test_cmp expect actual &&
+	test_write_lines --kind=data --kind=metric --kind=model >expect &&
+	fish complete.fish "mlv add --kind=" | sort >actual &&
+	test_cmp expect actual &&
+	test_write_lines metric model >expect &&
+	fish complete.fish "mlv add --kind m" | sort >actual &&
+	test_cmp expect actual &&
+	mlv __complete status | cut -f1 | sort >expect &&
+	fish complete.fish "mlv status --" | sort >actual &&
+	test_cmp expect actual
 '
 
 test_expect_success MAN 'mlv help <command> shows the page from the build tree' '
