@@ -99,7 +99,8 @@ demo: deps
 	@$(MAKE) --no-print-directory mlv
 	@./tools/demo.sh
 
-bench: deps
+bench:
+	@tools/install-deps.sh --bench
 	@$(MAKE) --no-print-directory mlv
 	@./bench/run.sh
 
