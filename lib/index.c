@@ -39,6 +39,9 @@ static const char *const sql_text[MLV_SQL__COUNT] = {
 	[MLV_SQL_STAT_PREFIX] =
 		"SELECT path, size, mtime_ns, ctime_ns, ino, dev, mode, oid, recorded_ns"
 		" FROM statcache WHERE ?1 = '' OR (path >= ?1 AND path < ?2) ORDER BY path",
+	[MLV_SQL_STAT_RENAME] =
+		"UPDATE OR REPLACE statcache SET path = ?4 || substr(path, ?5)"
+		" WHERE path = ?1 OR (path > ?2 AND path < ?3)",
 };
 
 /* Schema steps; user_version = number of steps applied. */

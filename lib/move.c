@@ -42,7 +42,8 @@ static int remove_tree(const char *path)
 	return 0;
 }
 
-static int untrack(struct mlv_repo *r, const struct mlv_artifact *a)
+/* Drop the pointer and .gitignore entry; the stat cache rows go, or move to `moved_to`. */
+static int untrack(struct mlv_repo *r, const struct mlv_artifact *a, const char *moved_to)
 {
 	struct mlv_buf dir = MLV_BUF_INIT;
 	struct mlv_store *s;
@@ -59,7 +60,10 @@ static int untrack(struct mlv_repo *r, const struct mlv_artifact *a)
 		return ret;
 	if ((ret = mlv_statcache_begin(s)) < 0)
 		return ret;
-	ret = mlv_statcache_delete(s, a->path);
+	if (moved_to)
+		ret = mlv_statcache_rename(s, a->path, moved_to);
+	else
+		ret = mlv_statcache_delete(s, a->path);
 	return mlv_statcache_end(s, ret == 0) < 0 && !ret ? -1 : ret;
 }
 
@@ -82,7 +86,7 @@ int mlv_rm(struct mlv_repo *r, const struct mlv_artifact *a, int keep, int force
 	}
 	if (!keep && (ret = remove_tree(a->path)) < 0)
 		return ret;
-	return untrack(r, a);
+	return untrack(r, a, NULL);
 }
 
 int mlv_mv(struct mlv_repo *r, const struct mlv_artifact *a, const char *dst)
@@ -133,7 +137,7 @@ int mlv_mv(struct mlv_repo *r, const struct mlv_artifact *a, const char *dst)
 	if ((ret = mlv_pointer_write(dptr.ptr, &a->ptr)) < 0 ||
 	    (ret = mlv_gitignore_add(dir.len ? dir.ptr : ".", mlv_path_basename(dst))) < 0)
 		goto done;
-	ret = untrack(r, a);
+	ret = untrack(r, a, dst);
 done:
 	mlv_buf_release(&dptr);
 	mlv_buf_release(&dir);

@@ -241,3 +241,29 @@ done:
 	free(hi);
 	return ret;
 }
+
+int mlv_statcache_rename(struct mlv_store *s, const char *from, const char *to)
+{
+	char *lo = mlv_xstrfmt("%s/", from), *hi = subtree_end(from, '0');
+	sqlite3_stmt *q;
+	int rc, ret = 0;
+
+	drop_mem(s);
+	if (!(q = mlv_index_stmt(s->ix, MLV_SQL_STAT_RENAME))) {
+		ret = mlv_error_last_code();
+		goto done;
+	}
+	sqlite3_bind_text(q, 1, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, lo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, hi, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, (sqlite3_int64)strlen(from) + 1);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		ret = mlv_index_error(s->ix, rc, "cannot update the stat cache");
+done:
+	free(lo);
+	free(hi);
+	return ret;
+}

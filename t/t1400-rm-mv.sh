@@ -87,6 +87,16 @@ test_expect_success 'mv a directory' '
 	! grep "^modified" out
 '
 
+test_lazy_prereq STRACE 'strace -o /dev/null true'
+
+test_expect_success STRACE 'a moved directory keeps its stat cache: status reads no file' '
+	mkdir -p big/sub && for i in 1 2 3; do echo $i >big/sub/f$i || return 1; done &&
+	mlv add big && mlv mv big moved &&
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=open,openat -o trace mlv status moved >out &&
+	! grep "^modified" out &&
+	! grep "moved/sub/f" trace
+'
+
 test_expect_success 'mv with a wrong number of arguments' '
 	test_expect_code 129 mlv mv renamed
 '

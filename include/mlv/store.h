@@ -171,6 +171,11 @@ int mlv_statcache_put(struct mlv_store *s, const char *path, const struct mlv_st
 		      const struct mlv_oid *id, int64_t recorded_ns);
 /* Delete `path` and everything below `path/`. */
 int mlv_statcache_delete(struct mlv_store *s, const char *path);
+/*
+ * Entries of `from` and below it now belong to `to` (after a rename(2),
+ * which keeps the stat fields of everything inside a directory).
+ */
+int mlv_statcache_rename(struct mlv_store *s, const char *from, const char *to);
 int mlv_statcache_end(struct mlv_store *s, int commit);
 
 /* Nanoseconds of CLOCK_REALTIME, comparable with st_mtim. */
