@@ -13,12 +13,15 @@
 
 #define WBUF_SIZE (1u << 20)
 
+#define WRITEBACK_STEP (8u << 20)
+
 struct mlv_pack_writer {
 	int fd;
 	int sealed, published;
 	char *dir;
 	char *tmppath;
 	uint64_t size; /* bytes written or buffered */
+	uint64_t flushed; /* bytes handed to writeback so far */
 	unsigned char *wbuf;
 	size_t wlen;
 	struct mlv_pack_entry *entries;
@@ -186,6 +189,18 @@ int mlv_pack_writer_add(struct mlv_pack_writer *pw, const struct mlv_oid *id, in
 	if ((ret = wadd(pw, hdr, sizeof(hdr))) || (ret = wadd(pw, stored, stored_len)))
 		return mlv_error_wrap(ret, "pack '%s'", pw->tmppath);
 	pw->size += sizeof(hdr) + stored_len;
+	/*
+	 * Start writeback of what is written every WRITEBACK_STEP bytes: the
+	 * kernel then never throttles us on a mountain of dirty pages, and
+	 * the fsync at the end has little left to do.
+	 */
+	if (pw->size - pw->wlen - pw->flushed >= WRITEBACK_STEP) {
+		uint64_t upto = pw->size - pw->wlen;
+
+		sync_file_range(pw->fd, (off_t)pw->flushed, (off_t)(upto - pw->flushed),
+				SYNC_FILE_RANGE_WRITE);
+		pw->flushed = upto;
+	}
 	pw->nr++;
 	return 0;
 }
