@@ -14,7 +14,7 @@ static const char *const sql_text[MLV_SQL__COUNT] = {
 		" FROM objects o LEFT JOIN packs p ON p.id = o.pack WHERE o.oid = ?1",
 	[MLV_SQL_OBJ_HAS] = "SELECT 1 FROM objects WHERE oid = ?1",
 	[MLV_SQL_OBJ_INSERT] =
-		"INSERT OR IGNORE INTO objects (oid, pack, offset, stored_len, raw_len, type, comp)"
+		"INSERT OR REPLACE INTO objects (oid, pack, offset, stored_len, raw_len, type, comp)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[MLV_SQL_OBJ_PREFIX] = "SELECT oid FROM objects WHERE oid >= ?1 AND oid <= ?2 LIMIT 2",
 	[MLV_SQL_OBJ_DELETE] = "DELETE FROM objects WHERE oid = ?1",

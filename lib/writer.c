@@ -189,6 +189,30 @@ static int seal_current(struct mlv_store_writer *w)
 	return 0;
 }
 
+/*
+ * Is `id` indexed in a pack file that still holds its record?  A pack
+ * truncated or deleted behind our back must not stop the data from being
+ * stored again: the new row then replaces the old one.
+ */
+static int present_intact(struct mlv_store_writer *w, const struct mlv_oid *id)
+{
+	struct mlv_index_obj obj;
+	struct stat st;
+	char *path;
+	int ret = mlv_index_lookup(w->wix, id, &obj);
+
+	if (ret <= 0)
+		return ret;
+	if (!obj.pack[0])
+		return 0;
+	path = mlv_xstrfmt("%s/%s", w->s->packdir, obj.pack);
+	ret = !stat(path, &st) &&
+	      obj.offset + MLV_PACK_REC_HDR_SIZE + obj.stored_len + MLV_PACK_FOOTER_SIZE <=
+		      (uint64_t)st.st_size;
+	free(path);
+	return ret;
+}
+
 static int store_object(struct mlv_store_writer *w, int type, const struct mlv_oid *id,
 			const unsigned char *data, size_t len)
 {
@@ -198,7 +222,7 @@ static int store_object(struct mlv_store_writer *w, int type, const struct mlv_o
 
 	if (oidset_has(&w->set, id))
 		return 0;
-	if ((ret = mlv_index_has(w->wix, id)))
+	if ((ret = present_intact(w, id)))
 		return ret < 0 ? ret : 0;
 
 	if (len >= 64) {

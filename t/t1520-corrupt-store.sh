@@ -335,13 +335,10 @@ test_expect_success SQLITE3 'index rows pointing at another record: repair re-in
 	test_cmp_bin big.orig out
 '
 
-# Known limitation: before any repair, adding intact data again does not
-# replace objects whose index rows point into a damaged pack (they look
-# stored); "mlv fsck --repair" first, then add, restores them (see above).
 # Before any repair: the data in the work tree is intact, so adding it
 # again must store what the damaged pack lost, even though the stat cache
 # vouches for the file.
-test_expect_failure 'truncated pack: re-adding untouched data before repair' '
+test_expect_success 'truncated pack: re-adding untouched data before repair' '
 	reset_store &&
 	mlv -C repo add big.bin &&
 	size=$(test_file_size $PACKS/$BIGPACK) &&
