@@ -52,9 +52,13 @@ for tool in git openssl zstd tar /usr/bin/time python3; do
 done
 [ -x "$MLV" ] || { echo "run.sh: $MLV not built; run make" >&2; exit 1; }
 
-"$here/gen.sh"
 mkdir -p "$MLV_BENCH_DIR"
 W=$(cd "$MLV_BENCH_DIR" && pwd)
+# One run at a time per work directory: a second one would regenerate or
+# delete the data and repositories the first is measuring.
+exec 9>"$W/.lock"
+flock -n 9 || { echo "run.sh: another bench/run.sh is using $W" >&2; exit 1; }
+"$here/gen.sh"
 D=$W/data-$scale                   # the generated data, read-only to us
 S=$W/scratch-$scale                # repositories and copies, removed at the end
 L=$W/logs-$scale                   # every command's output, kept
@@ -135,6 +139,12 @@ warm() {
 	else
 		cat "$1" >/dev/null
 	fi
+}
+
+# keep_lfs_logs <repo> <name>: git-lfs puts the cause of a failure in a log
+# inside the repository, which is about to be removed
+keep_lfs_logs() {
+	cat "$1"/.git/lfs/logs/* >>"$L/$2-lfs-logs.log" 2>/dev/null || true
 }
 
 new_git_repo() {
@@ -279,6 +289,7 @@ row2() {
 	sync
 	measure 2-lfs-add timeout $ref_timeout git -C "$S/lfs2" add data
 	lfs_rc=$RC lfs_t=$T
+	[ "$lfs_rc" = 0 ] || keep_lfs_logs "$S/lfs2" 2
 	rmtree "$S/lfs2"
 
 	log "row 2: git-annex"
@@ -449,6 +460,7 @@ row5() {
 	else
 		lfs_note=$(ref_cell git-lfs "$RC" "$T" "")
 	fi
+	[ "$RC" = 0 ] || keep_lfs_logs "$S/lfs5" 5
 	rmtree "$S/lfs5"
 
 	log "row 5: git-annex"
