@@ -66,6 +66,11 @@ char *path_arg(struct mlv_ctx *ctx, const char *arg);
  */
 struct mlv_artifact_list;
 void find_artifacts(struct mlv_ctx *ctx, struct mlv_artifact_list *out, int n, const char **argv);
+/*
+ * The one artifact a command-line path names (its data path or its
+ * pointer file), in `out`; -1 with an error naming `arg` when it names none.
+ */
+int find_artifact(struct mlv_ctx *ctx, struct mlv_artifact_list *out, const char *arg);
 /* `path` (repo-relative) shown relative to where the user stands. */
 const char *path_show(struct mlv_ctx *ctx, const char *path);
 

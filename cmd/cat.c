@@ -1,7 +1,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "builtin.h"
 #include "mlv/fileio.h"
@@ -22,12 +21,9 @@ static int to_stdout(void *ctx, const void *data, size_t len)
 
 static int print_tree(struct mlv_store *s, const struct mlv_oid *id)
 {
-	struct mlv_buf raw = MLV_BUF_INIT;
 	struct mlv_tree t = MLV_TREE_INIT;
-	int ret = mlv_store_read(s, id, &raw, NULL, MLV_OBJECT_META_MAX);
+	int ret = mlv_tree_load(s, id, mlv_oid_hex(id), &t);
 
-	if (!ret)
-		ret = mlv_tree_parse(&t, raw.ptr, raw.len, mlv_oid_hex(id));
 	for (size_t i = 0; !ret && i < t.nr; i++) {
 		const struct mlv_tree_entry *e = &t.entries[i];
 
@@ -35,7 +31,6 @@ static int print_tree(struct mlv_store *s, const struct mlv_oid *id)
 		       mlv_oid_hex(&e->oid), (unsigned long long)e->size, e->name);
 	}
 	mlv_tree_release(&t);
-	mlv_buf_release(&raw);
 	return ret;
 }
 
@@ -47,60 +42,37 @@ static int resolve_path(struct mlv_store *s, const char *path, struct mlv_oid *o
 {
 	struct mlv_buf art = MLV_BUF_INIT;
 	struct mlv_pointer ptr;
-	const char *rest = NULL;
-	int ret = MLV_ENOTFOUND;
+	const char *rest;
+	int ret;
 
 	mlv_pointer_init(&ptr);
-	/* The longest leading part of the path that has a pointer file. */
-	for (const char *end = path + strlen(path); end > path; ) {
-		struct stat st;
-
-		mlv_buf_reset(&art);
-		mlv_buf_add(&art, path, (size_t)(end - path));
-		mlv_buf_adds(&art, MLV_POINTER_SUFFIX);
-		if (!lstat(art.ptr, &st) && S_ISREG(st.st_mode)) {
-			ret = mlv_pointer_read(&ptr, art.ptr);
-			rest = *end ? end + 1 : NULL;
-			break;
-		}
-		while (end > path && *--end != '/')
-			;
-	}
-	if (ret == MLV_ENOTFOUND) {
+	if (!mlv_artifact_containing(&art, path, 1)) {
 		ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", path);
 		goto done;
 	}
-	if (ret < 0)
+	rest = path + art.len + (path[art.len] == '/');
+	mlv_buf_adds(&art, MLV_POINTER_SUFFIX);
+	if ((ret = mlv_pointer_read(&ptr, art.ptr)) < 0)
 		goto done;
 	*out = ptr.oid;
 	*mode = ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR : MLV_MODE_FILE;
-	while (rest && *rest) {
-		struct mlv_buf raw = MLV_BUF_INIT;
+	/* Down the trees, one component at a time. */
+	while (*rest && !ret) {
 		struct mlv_tree t = MLV_TREE_INIT;
-		const struct mlv_tree_entry *e;
+		const struct mlv_tree_entry *e = NULL;
 		size_t n = strcspn(rest, "/");
 		char *name = mlv_strndup(rest, n);
 
-		if (*mode != MLV_MODE_DIR)
-			ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", path);
-		else
-			ret = mlv_store_read(s, out, &raw, NULL, MLV_OBJECT_META_MAX);
-		if (!ret)
-			ret = mlv_tree_parse(&t, raw.ptr, raw.len, mlv_oid_hex(out));
-		if (!ret) {
+		if (*mode == MLV_MODE_DIR && !(ret = mlv_tree_load(s, out, path, &t)))
 			e = mlv_tree_find(&t, name);
-			if (!e) {
-				ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", path);
-			} else {
-				*out = e->oid;
-				*mode = e->mode;
-			}
+		if (e) {
+			*out = e->oid;
+			*mode = e->mode;
+		} else if (!ret) {
+			ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", path);
 		}
 		free(name);
 		mlv_tree_release(&t);
-		mlv_buf_release(&raw);
-		if (ret)
-			break;
 		rest += n + (rest[n] == '/');
 	}
 done:

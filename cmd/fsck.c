@@ -31,17 +31,22 @@ struct walk {
 	struct report *r;
 };
 
+static void missing(struct report *r, const char *path, const struct mlv_oid *id)
+{
+	char detail[160];
+
+	snprintf(detail, sizeof(detail), "object %s is not (completely) in the store",
+		 mlv_oid_hex(id));
+	on_problem(r, "missing", path, detail);
+}
+
 static int check_entry(void *ctx, const char *path, const struct mlv_tree_entry *e)
 {
 	struct walk *w = ctx;
 	int ret = mlv_store_has_blob(w->s, &e->oid);
 
-	if (ret == 0) {
-		char detail[160];
-
-		snprintf(detail, sizeof(detail), "object %s is not (completely) in the store", mlv_oid_hex(&e->oid));
-		on_problem(w->r, "missing", path, detail);
-	}
+	if (ret == 0)
+		missing(w->r, path, &e->oid);
 	return ret < 0 ? ret : 0;
 }
 
@@ -65,13 +70,9 @@ static void check_pointers(struct mlv_ctx *ctx, struct mlv_store *s, struct repo
 						       mlv_store_has_blob(s, &a->ptr.oid);
 		if (have < 0)
 			die_lib();
-		if (!have) {
-			char detail[160];
-
-			snprintf(detail, sizeof(detail), "object %s is not (completely) in the store",
-				 mlv_oid_hex(&a->ptr.oid));
-			on_problem(r, "missing", a->path, detail);
-		} else if (a->ptr.type == MLV_PTYPE_DIR &&
+		if (!have)
+			missing(r, a->path, &a->ptr.oid);
+		else if (a->ptr.type == MLV_PTYPE_DIR &&
 			   mlv_tree_walk(s, &a->ptr.oid, a->path, check_entry, &w) < 0) {
 			on_problem(r, "corrupt", a->path, mlv_error_last());
 		}

@@ -16,19 +16,15 @@ int cmd_mv(int argc, const char **argv, struct mlv_ctx *ctx)
 		OPT_END_F,
 	};
 	struct mlv_artifact_list list = { 0 };
-	char *src, *dst;
+	char *dst;
 	struct stat st;
-	const char *one[1];
 
 	n = parse_options(argc, argv, opts, usage);
 	if (n != 2)
 		usage_with_options(usage, opts);
-	src = path_arg(ctx, argv[0]);
 	dst = path_arg(ctx, argv[1]);
-	one[0] = src;
-	if (mlv_artifacts_find(&list, one, 1) < 0 || list.nr != 1 ||
-	    (strcmp(list.items[0].path, src) && strcmp(list.items[0].pointer, src)))
-		die("'%s' is not tracked by mlv", argv[0]);
+	if (find_artifact(ctx, &list, argv[0]) < 0)
+		exit(128);
 	/* Like mv(1): into an existing directory that is not itself tracked. */
 	if (!*dst || (!lstat(dst, &st) && S_ISDIR(st.st_mode))) {
 		char *into = mlv_xstrfmt("%s%s%s", dst, *dst ? "/" : "",
@@ -42,7 +38,6 @@ int cmd_mv(int argc, const char **argv, struct mlv_ctx *ctx)
 	if (!quiet)
 		printf("moved %s to %s\n", path_show(ctx, list.items[0].path), path_show(ctx, dst));
 	mlv_artifact_list_release(&list);
-	free(src);
 	free(dst);
 	return 0;
 }

@@ -190,3 +190,16 @@ void find_artifacts(struct mlv_ctx *ctx, struct mlv_artifact_list *out, int n, c
 	if (ret < 0)
 		die_lib();
 }
+
+int find_artifact(struct mlv_ctx *ctx, struct mlv_artifact_list *out, const char *arg)
+{
+	char *path = path_arg(ctx, arg);
+	const char *one[] = { path };
+	int ret = mlv_artifacts_find(out, one, 1);
+
+	if (ret < 0 || out->nr != 1 ||
+	    (strcmp(out->items[0].path, path) && strcmp(out->items[0].pointer, path)))
+		ret = error("'%s' is not tracked by mlv", arg);
+	free(path);
+	return ret < 0 ? -1 : 0;
+}

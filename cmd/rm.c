@@ -24,12 +24,8 @@ int cmd_rm(int argc, const char **argv, struct mlv_ctx *ctx)
 		usage_error(usage, opts, "no path given");
 	for (int i = 0; i < n; i++) {
 		struct mlv_artifact_list list = { 0 };
-		char *path = path_arg(ctx, argv[i]);
-		const char *one[] = { path };
-
-		if (mlv_artifacts_find(&list, one, 1) < 0 || list.nr != 1 ||
-		    (strcmp(list.items[0].path, path) && strcmp(list.items[0].pointer, path))) {
-			ret = error("'%s' is not tracked by mlv", argv[i]);
+		if (find_artifact(ctx, &list, argv[i]) < 0) {
+			ret = -1;
 		} else if (mlv_rm(ctx->repo, &list.items[0], keep, force) < 0) {
 			ret = error_lib();
 			if (mlv_error_last_code() == MLV_ECONFLICT)
@@ -39,7 +35,6 @@ int cmd_rm(int argc, const char **argv, struct mlv_ctx *ctx)
 			       path_show(ctx, list.items[0].path));
 		}
 		mlv_artifact_list_release(&list);
-		free(path);
 	}
 	return ret ? 128 : 0;
 }

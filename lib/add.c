@@ -43,18 +43,8 @@ static int check_path(const char *path, struct stat *st)
 		return mlv_error_set(MLV_EINVALID,
 				     "'%s': a tracked path cannot contain a newline (it could not be "
 				     "listed in .gitignore)", path);
-	for (const char *s = strchr(path, '/'); s && !ret; s = strchr(s + 1, '/')) {
-		struct stat pst;
-
-		mlv_buf_reset(&p);
-		mlv_buf_add(&p, path, (size_t)(s - path));
-		mlv_buf_adds(&p, MLV_POINTER_SUFFIX);
-		if (!lstat(p.ptr, &pst) && S_ISREG(pst.st_mode)) {
-			mlv_buf_setlen(&p, p.len - 4);
-			ret = mlv_error_set(MLV_EINVALID, "'%s' is inside tracked directory '%s'",
-					    path, p.ptr);
-		}
-	}
+	if (mlv_artifact_containing(&p, path, 0))
+		ret = mlv_error_set(MLV_EINVALID, "'%s' is inside tracked directory '%s'", path, p.ptr);
 	if (!ret && S_ISDIR(st->st_mode)) {
 		const char *one[] = { path };
 
@@ -136,8 +126,6 @@ int mlv_add(struct mlv_repo *r, const char *const *paths, size_t n, const struct
 		} else if (S_ISDIR(st.st_mode)) {
 			a->ptr.type = MLV_PTYPE_DIR;
 			scan_prefetch(&s, a->path, o->jobs > 0 ? o->jobs : scan_default_threads());
-			if (mlv_statcache_load_prefix(store, a->path) < 0)
-				mlv_error_clear();
 			ret = scan_dir(&s, a->path, a->path, NULL, &a->ptr.oid, &a->ptr.size,
 				       &a->ptr.files);
 		} else {

@@ -1,4 +1,3 @@
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +5,7 @@
 
 #include "mlv/path.h"
 #include "mlv/worktree.h"
+#include "dirlist.h"
 #include "scan.h"
 
 static const size_t suffix_len = sizeof(MLV_POINTER_SUFFIX) - 1;
@@ -45,60 +45,64 @@ static void add_artifact(struct mlv_artifact_list *l, const char *pointer)
 		a->error = mlv_strdup(mlv_error_last());
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Find pointer files below directory `dir` ("" = top), skipping tracked directories. */
 static int find_below(struct mlv_artifact_list *l, const char *dir)
 {
-	DIR *d = opendir(*dir ? dir : ".");
-	char **names = NULL;
-	size_t n = 0, alloc = 0;
-	struct dirent *de;
 	struct mlv_buf p = MLV_BUF_INIT;
-	int ret = 0;
+	struct dent *ents;
+	size_t n;
+	int ret = dents_read(*dir ? dir : ".", &ents, &n);
 
-	if (!d)
-		return mlv_error_set_errno(MLV_EIO, "cannot open directory '%s'", *dir ? dir : ".");
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    !strcmp(de->d_name, ".git") || !strcmp(de->d_name, ".mlv"))
-			continue;
-		MLV_ALLOC_GROW(names, n + 1, alloc);
-		names[n++] = mlv_strdup(de->d_name);
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n && !ret; i++) {
-		size_t len = strlen(names[i]);
-		struct stat st;
+		const struct dent *d = &ents[i], *ptr;
 
+		if (!strcmp(d->name, ".git") || !strcmp(d->name, ".mlv"))
+			continue;
 		mlv_buf_reset(&p);
 		if (*dir)
 			mlv_buf_addf(&p, "%s/", dir);
-		mlv_buf_adds(&p, names[i]);
-		if (lstat(p.ptr, &st) < 0)
-			continue;
-		if (S_ISREG(st.st_mode) && has_suffix(names[i], len)) {
+		mlv_buf_adds(&p, d->name);
+		if (S_ISREG(d->st.st_mode) && has_suffix(d->name, strlen(d->name))) {
 			add_artifact(l, p.ptr);
-		} else if (S_ISDIR(st.st_mode)) {
-			struct stat pst;
+		} else if (S_ISDIR(d->st.st_mode)) {
+			char *pointer = mlv_xstrfmt("%s%s", d->name, MLV_POINTER_SUFFIX);
 
-			mlv_buf_adds(&p, MLV_POINTER_SUFFIX);
-			if (!lstat(p.ptr, &pst) && S_ISREG(pst.st_mode))
-				continue; /* a tracked directory: its content is data */
-			mlv_buf_setlen(&p, p.len - suffix_len);
-			ret = find_below(l, p.ptr);
+			ptr = dents_find(ents, n, pointer);
+			free(pointer);
+			/* A tracked directory: its content is data. */
+			if (!ptr || !S_ISREG(ptr->st.st_mode))
+				ret = find_below(l, p.ptr);
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	dents_free(ents, n);
 	mlv_buf_release(&p);
 	return ret;
+}
+
+int mlv_artifact_containing(struct mlv_buf *out, const char *path, int self)
+{
+	size_t end = self ? strlen(path) : 0;
+
+	if (!self) {
+		const char *slash = strrchr(path, '/');
+
+		end = slash ? (size_t)(slash - path) : 0;
+	}
+	while (end) {
+		struct stat st;
+
+		mlv_buf_reset(out);
+		mlv_buf_add(out, path, end);
+		mlv_buf_adds(out, MLV_POINTER_SUFFIX);
+		if (!lstat(out->ptr, &st) && S_ISREG(st.st_mode)) {
+			mlv_buf_setlen(out, end);
+			return 1;
+		}
+		while (end && path[--end] != '/')
+			;
+	}
+	mlv_buf_reset(out);
+	return 0;
 }
 
 int mlv_path_check_parents(const char *path)
@@ -162,20 +166,29 @@ int mlv_artifacts_find(struct mlv_artifact_list *out, const char *const *paths, 
 	return ret;
 }
 
+int mlv_tree_load(struct mlv_store *s, const struct mlv_oid *id, const char *what,
+		  struct mlv_tree *out)
+{
+	struct mlv_buf raw = MLV_BUF_INIT;
+	enum mlv_object_type type;
+	int ret = mlv_store_read(s, id, &raw, &type, MLV_OBJECT_META_MAX);
+
+	if (!ret && type != MLV_OBJ_TREE)
+		ret = mlv_error_set(MLV_ECORRUPT, "object %s (for '%s') is not a tree",
+				    mlv_oid_hex(id), what);
+	if (!ret)
+		ret = mlv_tree_parse(out, raw.ptr, raw.len, what);
+	mlv_buf_release(&raw);
+	return ret;
+}
+
 int mlv_tree_walk(struct mlv_store *s, const struct mlv_oid *tree, const char *base,
 		  mlv_tree_walk_fn fn, void *ctx)
 {
-	struct mlv_buf raw = MLV_BUF_INIT, p = MLV_BUF_INIT;
+	struct mlv_buf p = MLV_BUF_INIT;
 	struct mlv_tree t = MLV_TREE_INIT;
-	enum mlv_object_type type;
-	int ret;
+	int ret = mlv_tree_load(s, tree, base, &t);
 
-	ret = mlv_store_read(s, tree, &raw, &type, MLV_OBJECT_META_MAX);
-	if (!ret && type != MLV_OBJ_TREE)
-		ret = mlv_error_set(MLV_ECORRUPT, "object %s (for '%s') is not a tree",
-				    mlv_oid_hex(tree), base);
-	if (!ret)
-		ret = mlv_tree_parse(&t, raw.ptr, raw.len, base);
 	for (size_t i = 0; !ret && i < t.nr; i++) {
 		const struct mlv_tree_entry *e = &t.entries[i];
 
@@ -189,7 +202,6 @@ int mlv_tree_walk(struct mlv_store *s, const struct mlv_oid *tree, const char *b
 			ret = fn(ctx, p.ptr, e);
 	}
 	mlv_tree_release(&t);
-	mlv_buf_release(&raw);
 	mlv_buf_release(&p);
 	return ret;
 }

@@ -133,20 +133,6 @@ static int plan_remove_dir(struct plan *p, const char *path)
 	return ret;
 }
 
-static int load_tree(struct plan *p, const struct mlv_oid *id, const char *path, struct mlv_tree *t)
-{
-	struct mlv_buf raw = MLV_BUF_INIT;
-	enum mlv_object_type type;
-	int ret = mlv_store_read(p->store, id, &raw, &type, MLV_OBJECT_META_MAX);
-
-	if (!ret && type != MLV_OBJ_TREE)
-		ret = mlv_error_set(MLV_ECORRUPT, "object %s for '%s' is not a tree", mlv_oid_hex(id), path);
-	if (!ret)
-		ret = mlv_tree_parse(t, raw.ptr, raw.len, path);
-	mlv_buf_release(&raw);
-	return ret;
-}
-
 static int plan_entry(struct plan *p, const char *path, const struct mlv_oid *id, uint32_t mode,
 		      uint64_t size);
 
@@ -159,7 +145,7 @@ static int plan_dir(struct plan *p, const char *path, const struct mlv_oid *id)
 	size_t n = 0, i = 0, j = 0;
 	int ret;
 
-	if ((ret = load_tree(p, id, path, &t)) < 0 || (ret = dents_read(path, &ents, &n)) < 0)
+	if ((ret = mlv_tree_load(p->store, id, path, &t)) < 0 || (ret = dents_read(path, &ents, &n)) < 0)
 		goto done;
 	while (!ret && (i < n || j < t.nr)) {
 		int c = i >= n ? 1 : j >= t.nr ? -1 : strcmp(ents[i].name, t.entries[j].name);
@@ -418,8 +404,8 @@ int mlv_checkout(struct mlv_repo *r, const struct mlv_artifact_list *list, int f
 		p.artifact = a->path;
 		if ((ret = mlv_path_check_parents(a->path)) < 0)
 			break;
-		if (a->ptr.type == MLV_PTYPE_DIR && mlv_statcache_load_prefix(p.store, a->path) < 0)
-			mlv_error_clear();
+		if (a->ptr.type == MLV_PTYPE_DIR)
+			scan_prefetch(&p.scan, a->path, 1);
 		ret = plan_entry(&p, a->path, &a->ptr.oid,
 				 a->ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR : MLV_MODE_FILE, a->ptr.size);
 	}

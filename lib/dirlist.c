@@ -48,6 +48,14 @@ int dents_read(const char *path, struct dent **out, size_t *nr)
 	return 0;
 }
 
+const struct dent *dents_find(const struct dent *v, size_t n, const char *name)
+{
+	struct dent key;
+
+	key.name = (char *)name;
+	return n ? bsearch(&key, v, n, sizeof(*v), dent_cmp) : NULL;
+}
+
 void dents_free(struct dent *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -35,5 +35,7 @@ void dirlist_free(struct dirlist *l);
 /* List one directory, sorted by name (relative fstatat, no path walk). */
 int dents_read(const char *path, struct dent **out, size_t *nr);
 void dents_free(struct dent *v, size_t n);
+/* The entry called `name` in a sorted listing, or NULL. */
+const struct dent *dents_find(const struct dent *v, size_t n, const char *name);
 
 #endif

@@ -112,25 +112,30 @@ static size_t filter_lines(struct mlv_buf *out, const struct mlv_buf *in,
 	return dropped;
 }
 
-int mlv_gitignore_add(const char *dir, const char *name)
+/* Add (`add`) or remove the "/<name>" line of the .gitignore in `dir`. */
+static int update(const char *dir, const char *name, int add)
 {
 	struct mlv_buf path = MLV_BUF_INIT, pat = MLV_BUF_INIT;
 	struct mlv_buf content = MLV_BUF_INIT, rest = MLV_BUF_INIT;
 	mode_t mode;
-	int exists, ret;
+	int exists, found, ret;
 
 	if ((ret = mlv_gitignore_pattern(&pat, name)) < 0)
 		goto done;
 	gitignore_path(&path, dir);
-	if ((ret = load(&content, &mode, &exists, path.ptr)) < 0)
+	if ((ret = load(&content, &mode, &exists, path.ptr)) < 0 || (!add && !exists))
 		goto done;
-	if (filter_lines(&rest, &content, &pat))
-		goto done;
-	if (content.len && content.ptr[content.len - 1] != '\n')
+	found = filter_lines(&rest, &content, &pat);
+	if (add == !!found)
+		goto done; /* already as wanted */
+	if (add) {
+		if (content.len && content.ptr[content.len - 1] != '\n')
+			mlv_buf_addch(&content, '\n');
+		mlv_buf_add(&content, pat.ptr, pat.len);
 		mlv_buf_addch(&content, '\n');
-	mlv_buf_add(&content, pat.ptr, pat.len);
-	mlv_buf_addch(&content, '\n');
-	ret = mlv_write_file_atomic(path.ptr, content.ptr, content.len, mode, 1);
+	}
+	ret = add ? mlv_write_file_atomic(path.ptr, content.ptr, content.len, mode, 1) :
+		    mlv_write_file_atomic(path.ptr, rest.ptr, rest.len, mode, 1);
 done:
 	mlv_buf_release(&path);
 	mlv_buf_release(&pat);
@@ -139,25 +144,12 @@ done:
 	return ret;
 }
 
+int mlv_gitignore_add(const char *dir, const char *name)
+{
+	return update(dir, name, 1);
+}
+
 int mlv_gitignore_remove(const char *dir, const char *name)
 {
-	struct mlv_buf path = MLV_BUF_INIT, pat = MLV_BUF_INIT;
-	struct mlv_buf content = MLV_BUF_INIT, rest = MLV_BUF_INIT;
-	mode_t mode;
-	int exists, ret;
-
-	if ((ret = mlv_gitignore_pattern(&pat, name)) < 0)
-		goto done;
-	gitignore_path(&path, dir);
-	if ((ret = load(&content, &mode, &exists, path.ptr)) < 0 || !exists)
-		goto done;
-	if (!filter_lines(&rest, &content, &pat))
-		goto done;
-	ret = mlv_write_file_atomic(path.ptr, rest.ptr, rest.len, mode, 1);
-done:
-	mlv_buf_release(&path);
-	mlv_buf_release(&pat);
-	mlv_buf_release(&content);
-	mlv_buf_release(&rest);
-	return ret;
+	return update(dir, name, 0);
 }

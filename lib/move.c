@@ -114,14 +114,9 @@ int mlv_mv(struct mlv_repo *r, const struct mlv_artifact *a, const char *dst)
 		ret = mlv_error_set(MLV_EINVALID, "cannot move '%s' into itself", a->path);
 		goto done;
 	}
-	for (const char *s = strchr(dst, '/'); s; s = strchr(s + 1, '/')) {
-		mlv_buf_reset(&dir);
-		mlv_buf_add(&dir, dst, (size_t)(s - dst));
-		mlv_buf_adds(&dir, MLV_POINTER_SUFFIX);
-		if (!lstat(dir.ptr, &st) && S_ISREG(st.st_mode)) {
-			ret = mlv_error_set(MLV_EINVALID, "'%s' is inside a tracked directory", dst);
-			goto done;
-		}
+	if (mlv_artifact_containing(&dir, dst, 0)) {
+		ret = mlv_error_set(MLV_EINVALID, "'%s' is inside a tracked directory", dst);
+		goto done;
 	}
 	mlv_buf_reset(&dir);
 	mlv_path_dirname(&dir, dst);

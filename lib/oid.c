@@ -55,14 +55,6 @@ int mlv_oid_cmp(const struct mlv_oid *a, const struct mlv_oid *b)
 	return memcmp(a->id, b->id, MLV_OID_RAWSZ);
 }
 
-int mlv_oid_is_zero(const struct mlv_oid *oid)
-{
-	for (int i = 0; i < MLV_OID_RAWSZ; i++)
-		if (oid->id[i])
-			return 0;
-	return 1;
-}
-
 static const EVP_MD *sha256(void)
 {
 	static const EVP_MD *md;

@@ -215,11 +215,6 @@ size_t mlv_pack_writer_count(const struct mlv_pack_writer *pw)
 	return pw->nr;
 }
 
-const char *mlv_pack_writer_tmpname(const struct mlv_pack_writer *pw)
-{
-	return pw->tmppath;
-}
-
 const struct mlv_pack_entry *mlv_pack_writer_entries(const struct mlv_pack_writer *pw, size_t *nr)
 {
 	*nr = pw->nr;

@@ -107,7 +107,6 @@ int mlv_pack_writer_add(struct mlv_pack_writer *pw, const struct mlv_oid *id, in
 			const void *stored, size_t stored_len, uint64_t raw_len);
 uint64_t mlv_pack_writer_size(const struct mlv_pack_writer *pw);
 size_t mlv_pack_writer_count(const struct mlv_pack_writer *pw);
-const char *mlv_pack_writer_tmpname(const struct mlv_pack_writer *pw);
 /* Write the index, footer and checksum and fsync; still under its temporary name. */
 int mlv_pack_writer_seal(struct mlv_pack_writer *pw);
 /*

@@ -36,6 +36,9 @@ void scan_prefetch(struct scan *s, const char *root, int threads)
 	s->prefetch = NULL;
 	if (threads > 1)
 		dirlist_start(&s->prefetch, root, threads);
+	/* While the listing runs: one query for the directory, not one per file. */
+	if (s->store && mlv_statcache_load_prefix(s->store, root) < 0)
+		mlv_error_clear();
 }
 
 int scan_default_threads(void)
@@ -202,21 +205,6 @@ int scan_file(struct scan *s, const char *path, const struct stat *st, struct ml
 	return 0;
 }
 
-static int load_tree(struct scan *s, const struct mlv_oid *id, struct mlv_tree *out)
-{
-	struct mlv_buf raw = MLV_BUF_INIT;
-	enum mlv_object_type type;
-	int ret;
-
-	ret = mlv_store_read(s->store, id, &raw, &type, MLV_OBJECT_META_MAX);
-	if (!ret && type != MLV_OBJ_TREE)
-		ret = mlv_error_set(MLV_ECORRUPT, "object %s is not a tree", mlv_oid_hex(id));
-	if (!ret)
-		ret = mlv_tree_parse(out, raw.ptr, raw.len, mlv_oid_hex(id));
-	mlv_buf_release(&raw);
-	return ret;
-}
-
 struct report_ctx {
 	struct scan *s;
 	int what;
@@ -258,7 +246,7 @@ int scan_dir(struct scan *s, const char *root, const char *path, const struct ml
 	int ret = 0, diff = s->diff;
 
 	*size = *files = 0;
-	if (diff && stored && (ret = load_tree(s, stored, &old)) < 0)
+	if (diff && stored && (ret = mlv_tree_load(s->store, stored, path, &old)) < 0)
 		goto done;
 	mlv_buf_adds(&sub, path);
 	pathlen = sub.len;

@@ -64,8 +64,9 @@ int scan_dir(struct scan *s, const char *root, const char *path, const struct ml
 	     struct mlv_oid *out, uint64_t *size, uint64_t *files);
 
 /*
- * List directory `root` and everything below it with `threads` threads
- * before scan_dir() walks it; scan_release() frees the listings.
+ * Prepare to walk directory `root`: list it and everything below it with
+ * `threads` background threads (1: no listing in advance), and load its
+ * stat cache entries meanwhile.  scan_release() frees the listings.
  */
 void scan_prefetch(struct scan *s, const char *root, int threads);
 

@@ -218,20 +218,28 @@ int mlv_statcache_put(struct mlv_store *s, const char *path, const struct mlv_st
 	return 0;
 }
 
-int mlv_statcache_delete(struct mlv_store *s, const char *path)
+/*
+ * Run `sql` over `path` and everything below it (?1 to ?3); a rename adds
+ * the new path and where the old prefix ends (?4, ?5).
+ */
+static int subtree_update(struct mlv_store *s, int sql, const char *path, const char *to)
 {
 	char *lo = mlv_xstrfmt("%s/", path), *hi = subtree_end(path, '0');
 	sqlite3_stmt *q;
 	int rc, ret = 0;
 
 	drop_mem(s);
-	if (!(q = mlv_index_stmt(s->ix, MLV_SQL_STAT_DELETE))) {
+	if (!(q = mlv_index_stmt(s->ix, sql))) {
 		ret = mlv_error_last_code();
 		goto done;
 	}
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, lo, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, hi, -1, SQLITE_STATIC);
+	if (to) {
+		sqlite3_bind_text(q, 4, to, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 5, (sqlite3_int64)strlen(path) + 1);
+	}
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
@@ -242,28 +250,12 @@ done:
 	return ret;
 }
 
+int mlv_statcache_delete(struct mlv_store *s, const char *path)
+{
+	return subtree_update(s, MLV_SQL_STAT_DELETE, path, NULL);
+}
+
 int mlv_statcache_rename(struct mlv_store *s, const char *from, const char *to)
 {
-	char *lo = mlv_xstrfmt("%s/", from), *hi = subtree_end(from, '0');
-	sqlite3_stmt *q;
-	int rc, ret = 0;
-
-	drop_mem(s);
-	if (!(q = mlv_index_stmt(s->ix, MLV_SQL_STAT_RENAME))) {
-		ret = mlv_error_last_code();
-		goto done;
-	}
-	sqlite3_bind_text(q, 1, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, lo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, hi, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 5, (sqlite3_int64)strlen(from) + 1);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		ret = mlv_index_error(s->ix, rc, "cannot update the stat cache");
-done:
-	free(lo);
-	free(hi);
-	return ret;
+	return subtree_update(s, MLV_SQL_STAT_RENAME, from, to);
 }

@@ -44,11 +44,7 @@ int mlv_status_artifact(struct mlv_repo *r, const struct mlv_artifact *a,
 	scan_init(&s, store, NULL, cb);
 	s.artifact = a->path;
 	if (S_ISDIR(st.st_mode)) {
-		/* The listing runs in the background while the cache loads. */
 		scan_prefetch(&s, a->path, scan_default_threads());
-		/* One query for the whole directory instead of one per file. */
-		if (mlv_statcache_load_prefix(store, a->path) < 0)
-			mlv_error_clear();
 		s.diff = stored;
 		ret = scan_dir(&s, a->path, a->path, stored ? &a->ptr.oid : NULL, &id, &size, &files);
 	} else {

@@ -21,7 +21,6 @@ void mlv_oid_tohex(char out[MLV_OID_HEXSZ + 1], const struct mlv_oid *oid);
 /* Exactly 64 lowercase hex digits, nothing else; MLV_EINVALID otherwise (no message set). */
 int mlv_oid_fromhex(struct mlv_oid *out, const char *hex, size_t len);
 int mlv_oid_cmp(const struct mlv_oid *a, const struct mlv_oid *b);
-int mlv_oid_is_zero(const struct mlv_oid *oid);
 /* Hex of `oid` in one of four rotating static buffers: for messages only. */
 const char *mlv_oid_hex(const struct mlv_oid *oid);
 

@@ -37,6 +37,13 @@ void mlv_artifact_list_release(struct mlv_artifact_list *l);
 int mlv_artifacts_find(struct mlv_artifact_list *out, const char *const *paths, size_t n);
 
 /*
+ * The artifact that `path` is or lies inside: the longest leading part of
+ * `path` (`path` itself too, when `self`) with a pointer file beside it.
+ * 1 and `out` set to that data path, or 0.
+ */
+int mlv_artifact_containing(struct mlv_buf *out, const char *path, int self);
+
+/*
  * Refuse (MLV_EINVALID, git's "beyond a symbolic link") a path whose
  * leading directories include a symlink: it could lead out of the work
  * tree.  Missing components are fine.
@@ -122,6 +129,13 @@ int mlv_mv(struct mlv_repo *r, const struct mlv_artifact *a, const char *dst);
  */
 int mlv_hash_path(struct mlv_oid *out, uint64_t *size, uint64_t *files, struct mlv_store *store,
 		  const char *path, const struct mlv_wt_callbacks *cb);
+
+/*
+ * Read and parse tree object `id` (MLV_ECORRUPT when it is another kind
+ * of object).  `what` names it in messages: the directory it stands for.
+ */
+int mlv_tree_load(struct mlv_store *s, const struct mlv_oid *id, const char *what,
+		  struct mlv_tree *out);
 
 /* Walk a stored tree recursively: `fn` gets each file's path below `base`. */
 typedef int (*mlv_tree_walk_fn)(void *ctx, const char *path, const struct mlv_tree_entry *e);
