@@ -31,7 +31,7 @@ ifdef SANITIZE
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
-ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -Iinclude -Ilib $(PKG_CFLAGS) -D_GNU_SOURCE \
+ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -Iinclude -Ilib $(PKG_CFLAGS) -fvisibility=hidden -D_GNU_SOURCE \
 	-DMLV_VERSION='"$(MLV_VERSION)"' -pthread
 ALL_LDFLAGS = $(LDFLAGS) -pthread
 LIBS = $(PKG_LIBS) -lm
@@ -47,7 +47,8 @@ QUIET_LINK = @echo ' LINK' $@;
 QUIET_AR = @echo '   AR' $@;
 endif
 
-LIB_OBJS = $(patsubst %.c,%.o,$(sort $(wildcard lib/*.c)))
+LIB_SUBSYSTEMS = util store repo worktree
+LIB_OBJS = $(patsubst %.c,%.o,$(sort $(foreach d,$(LIB_SUBSYSTEMS),$(wildcard lib/$(d)/*.c))))
 CMD_OBJS = $(patsubst %.c,%.o,$(sort $(wildcard cmd/*.c)))
 UNIT_SRCS = $(sort $(wildcard t/unit/t-*.c))
 UNIT_BINS = $(patsubst t/unit/%.c,t/unit/bin/%,$(UNIT_SRCS))
@@ -84,7 +85,11 @@ t/unit/hdr/%.o: include/mlv/%.h $(FLAGS_FILE)
 	@mkdir -p t/unit/hdr
 	$(QUIET_CC)echo '#include "mlv/$*.h"' | $(CC) $(ALL_CFLAGS) -x c -c -o $@ -
 
-build-tests: mlv $(UNIT_BINS) $(HDRCHECK_OBJS)
+build-tests: mlv $(UNIT_BINS) $(HDRCHECK_OBJS) check-layers
+
+# lib/ includes flow one way: util <- store <- repo <- worktree.
+check-layers: libmlv.a
+	@tools/check-layers.sh
 
 deps:
 	@tools/install-deps.sh
@@ -115,10 +120,10 @@ install: mlv
 	install -m 644 man/*.5 $(DESTDIR)$(mandir)/man5/
 
 clean:
-	rm -f mlv libmlv.a $(FLAGS_FILE) lib/*.[od] cmd/*.[od] t/unit/*.[od]
+	rm -f mlv libmlv.a $(FLAGS_FILE) lib/*/*.[od] cmd/*.[od] t/unit/*.[od]
 	rm -rf t/unit/bin t/unit/hdr t/trash-* t/test-results
 
-.PHONY: all test demo bench man install clean deps build-tests FORCE
+.PHONY: all test demo bench man install clean deps build-tests check-layers FORCE
 .DELETE_ON_ERROR:
 
 -include $(ALL_OBJS:.o=.d)

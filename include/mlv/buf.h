@@ -1,6 +1,8 @@
 #ifndef MLV_BUF_H
 #define MLV_BUF_H
 
+#pragma GCC visibility push(default)
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,5 +64,7 @@ char *mlv_xstrfmt(const char *fmt, ...) MLV_PRINTF(1, 2);
 			(x) = mlv_realloc((x), (alloc) * sizeof(*(x)));       \
 		}                                                             \
 	} while (0)
+
+#pragma GCC visibility pop
 
 #endif

@@ -1,6 +1,8 @@
 #ifndef MLV_ERROR_H
 #define MLV_ERROR_H
 
+#pragma GCC visibility push(default)
+
 /*
  * Error reporting for libmlv.
  *
@@ -46,5 +48,7 @@ const char *mlv_error_last(void);
 int mlv_error_last_code(void);
 
 void mlv_error_clear(void);
+
+#pragma GCC visibility pop
 
 #endif

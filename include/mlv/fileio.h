@@ -1,6 +1,8 @@
 #ifndef MLV_FILEIO_H
 #define MLV_FILEIO_H
 
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 #include <sys/types.h>
 #include "buf.h"
@@ -22,5 +24,7 @@ int mlv_write_file_atomic(const char *path, const void *data, size_t len, mode_t
 int mlv_fsync_dir(const char *dir);
 /* mkdir -p; existing directories are fine. */
 int mlv_mkdir_p(const char *path, mode_t mode);
+
+#pragma GCC visibility pop
 
 #endif

@@ -1,6 +1,8 @@
 #ifndef MLV_GITIGNORE_H
 #define MLV_GITIGNORE_H
 
+#pragma GCC visibility push(default)
+
 #include "buf.h"
 
 /*
@@ -50,5 +52,7 @@ int mlv_gitignore_add(const char *dir, const char *name);
  * is kept, empty.
  */
 int mlv_gitignore_remove(const char *dir, const char *name);
+
+#pragma GCC visibility pop
 
 #endif

@@ -1,6 +1,8 @@
 #ifndef MLV_OID_H
 #define MLV_OID_H
 
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,5 +40,7 @@ void mlv_hash_final(struct mlv_oid *out, struct mlv_hash *h);
 void mlv_hash_release(struct mlv_hash *h);
 /* One-shot hash of a buffer. */
 void mlv_hash_buf(struct mlv_oid *out, const void *data, size_t len);
+
+#pragma GCC visibility pop
 
 #endif

@@ -1,6 +1,8 @@
 #ifndef MLV_PATH_H
 #define MLV_PATH_H
 
+#pragma GCC visibility push(default)
+
 #include "buf.h"
 
 /*
@@ -40,5 +42,7 @@ void mlv_path_relative(struct mlv_buf *out, const char *path, const char *prefix
 /* Directory part ("" at the top) and last component of a repo-relative path. */
 void mlv_path_dirname(struct mlv_buf *out, const char *path);
 const char *mlv_path_basename(const char *path);
+
+#pragma GCC visibility pop
 
 #endif

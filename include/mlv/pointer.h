@@ -1,6 +1,8 @@
 #ifndef MLV_POINTER_H
 #define MLV_POINTER_H
 
+#pragma GCC visibility push(default)
+
 #include <stdint.h>
 #include "buf.h"
 #include "oid.h"
@@ -71,5 +73,7 @@ int mlv_pointer_write(const char *path, const struct mlv_pointer *p);
 const char *mlv_kind_name(enum mlv_kind k);
 /* 0 and `out` set, or MLV_EINVALID. */
 int mlv_kind_parse(enum mlv_kind *out, const char *s);
+
+#pragma GCC visibility pop
 
 #endif

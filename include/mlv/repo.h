@@ -1,6 +1,8 @@
 #ifndef MLV_REPO_H
 #define MLV_REPO_H
 
+#pragma GCC visibility push(default)
+
 #include "store.h"
 
 /*
@@ -51,5 +53,7 @@ int mlv_repo_git_tracks(struct mlv_repo *r, const char *path, int prefix_match);
  * the index agrees), 0 when it is new, modified or staged only.
  */
 int mlv_repo_git_committed(struct mlv_repo *r, const char *path);
+
+#pragma GCC visibility pop
 
 #endif

@@ -1,6 +1,8 @@
 #ifndef MLV_STORE_H
 #define MLV_STORE_H
 
+#pragma GCC visibility push(default)
+
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -199,5 +201,7 @@ struct mlv_fsck_stats {
 typedef void (*mlv_fsck_report_fn)(void *ctx, const char *kind, const char *what, const char *detail);
 int mlv_store_fsck(struct mlv_store *s, int repair, mlv_fsck_report_fn report, void *ctx,
 		   struct mlv_fsck_stats *stats);
+
+#pragma GCC visibility pop
 
 #endif

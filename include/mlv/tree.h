@@ -1,6 +1,8 @@
 #ifndef MLV_TREE_H
 #define MLV_TREE_H
 
+#pragma GCC visibility push(default)
+
 #include <stdint.h>
 #include "buf.h"
 #include "oid.h"
@@ -67,5 +69,7 @@ const struct mlv_tree_entry *mlv_tree_find(const struct mlv_tree *t, const char 
  * they are valid file names.
  */
 int mlv_name_valid(const char *name, size_t len);
+
+#pragma GCC visibility pop
 
 #endif

@@ -1,6 +1,8 @@
 #ifndef MLV_WORKTREE_H
 #define MLV_WORKTREE_H
 
+#pragma GCC visibility push(default)
+
 #include <stdint.h>
 #include "pointer.h"
 #include "repo.h"
@@ -141,5 +143,7 @@ int mlv_tree_load(struct mlv_store *s, const struct mlv_oid *id, const char *wha
 typedef int (*mlv_tree_walk_fn)(void *ctx, const char *path, const struct mlv_tree_entry *e);
 int mlv_tree_walk(struct mlv_store *s, const struct mlv_oid *tree, const char *base,
 		  mlv_tree_walk_fn fn, void *ctx);
+
+#pragma GCC visibility pop
 
 #endif

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 CC=${CC:-clang}
 # Only the library files the parsers need: a fuzz build should not depend
 # on SQLite, libgit2 or zstd, nor break when an unrelated file does.
-LIB_SRCS="lib/buf.c lib/error.c lib/oid.c lib/fileio.c lib/pointer.c lib/tree.c"
+LIB_SRCS="lib/util/buf.c lib/util/error.c lib/util/oid.c lib/util/fileio.c lib/util/path.c lib/worktree/pointer.c lib/store/tree.c"
 FLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Ilib \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "mlv/store.h"
-#include "chunker.h"
+#include "store/chunker.h"
 #include "tap.h"
 
 static void fill_random(unsigned char *p, size_t len, uint64_t seed)

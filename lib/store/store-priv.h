@@ -2,8 +2,8 @@
 #define MLV_STORE_PRIV_H
 
 #include "mlv/store.h"
-#include "index.h"
-#include "pack.h"
+#include "store/index.h"
+#include "store/pack.h"
 
 /* Private to the store's files: store.c, writer.c, statcache.c, fsck.c. */
 

@@ -9,8 +9,8 @@
 
 #include "mlv/error.h"
 #include "mlv/fileio.h"
-#include "chunker.h"
-#include "store-priv.h"
+#include "store/chunker.h"
+#include "store/store-priv.h"
 
 /*
  * The writer splits work between the caller's thread and one worker:

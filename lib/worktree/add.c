@@ -6,7 +6,7 @@
 #include "mlv/gitignore.h"
 #include "mlv/path.h"
 #include "mlv/worktree.h"
-#include "scan.h"
+#include "worktree/scan.h"
 
 void mlv_add_results_free(struct mlv_add_result *res, size_t nr)
 {

@@ -12,8 +12,8 @@
 
 #include "mlv/fileio.h"
 #include "mlv/worktree.h"
-#include "dirlist.h"
-#include "scan.h"
+#include "util/dirlist.h"
+#include "worktree/scan.h"
 
 enum op { OP_WRITE, OP_REMOVE, OP_RMDIR, OP_MKDIR };
 

@@ -5,8 +5,8 @@
 
 #include "mlv/path.h"
 #include "mlv/worktree.h"
-#include "dirlist.h"
-#include "scan.h"
+#include "util/dirlist.h"
+#include "worktree/scan.h"
 
 static const size_t suffix_len = sizeof(MLV_POINTER_SUFFIX) - 1;
 

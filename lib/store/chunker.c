@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "mlv/store.h"
-#include "chunker.h"
+#include "store/chunker.h"
 
 /*
  * Normalized chunking, level 2: before MLV_CHUNK_AVG a cut needs 22 zero

@@ -9,7 +9,7 @@
 
 #include "mlv/error.h"
 #include "mlv/fileio.h"
-#include "pack.h"
+#include "store/pack.h"
 
 #define WBUF_SIZE (1u << 20)
 

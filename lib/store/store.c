@@ -9,7 +9,7 @@
 
 #include "mlv/error.h"
 #include "mlv/fileio.h"
-#include "store-priv.h"
+#include "store/store-priv.h"
 
 int mlv_store_open(struct mlv_store **out, const char *mlvdir)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dirlist.h"
+#include "util/dirlist.h"
 #include "mlv/buf.h"
 #include "mlv/error.h"
 

@@ -3,7 +3,7 @@
 #include <time.h>
 
 #include "mlv/error.h"
-#include "store-priv.h"
+#include "store/store-priv.h"
 
 /*
  * The stat cache lives in the statcache table.  Lookups go through a

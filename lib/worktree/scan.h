@@ -9,7 +9,7 @@
  */
 #include <sys/stat.h>
 
-#include "dirlist.h"
+#include "util/dirlist.h"
 #include "mlv/store.h"
 #include "mlv/tree.h"
 #include "mlv/worktree.h"

@@ -6,7 +6,7 @@
 #include "mlv/buf.h"
 #include "mlv/error.h"
 #include "mlv/store.h"
-#include "index.h"
+#include "store/index.h"
 
 static const char *const sql_text[MLV_SQL__COUNT] = {
 	[MLV_SQL_OBJ_LOOKUP] =

@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include "mlv/worktree.h"
-#include "scan.h"
+#include "worktree/scan.h"
 
 int mlv_status_artifact(struct mlv_repo *r, const struct mlv_artifact *a,
 			const struct mlv_wt_callbacks *cb, unsigned *state)

@@ -8,7 +8,7 @@
 
 #include "mlv/fileio.h"
 #include "mlv/path.h"
-#include "scan.h"
+#include "worktree/scan.h"
 
 void scan_init(struct scan *s, struct mlv_store *store, struct mlv_store_writer *w,
 	       const struct mlv_wt_callbacks *cb)

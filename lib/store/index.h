@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "mlv/oid.h"
-#include "pack.h"
+#include "store/pack.h"
 
 /*
  * The SQLite index, <mlvdir>/index.db (schema in mlv-formats(5)).  One

@@ -11,7 +11,7 @@
 
 #include "mlv/error.h"
 #include "mlv/fileio.h"
-#include "store-priv.h"
+#include "store/store-priv.h"
 
 /*
  * fsck compares three things: the pack files on disk, what each pack says
