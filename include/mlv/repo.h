@@ -22,6 +22,7 @@ struct git_repository;
 struct mlv_repo {
 	struct git_repository *git;
 	char *top;    /* absolute path of the work tree, no trailing '/' */
+	int topfd;    /* the work tree's top directory (O_DIRECTORY); every path is opened from it */
 	char *prefix; /* the original current directory relative to top */
 	char *mlvdir; /* absolute path of .mlv */
 	int initialized; /* .mlv exists */

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <git2.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ int mlv_repo_discover(struct mlv_repo **out)
 	int ret;
 
 	*out = NULL;
+	r->topfd = -1;
 	git_libgit2_init();
 	if (!getcwd(cwd, sizeof(cwd))) {
 		ret = mlv_error_set_errno(MLV_EIO, "cannot get the current directory");
@@ -47,6 +49,11 @@ int mlv_repo_discover(struct mlv_repo **out)
 		goto fail;
 	}
 	r->top = top;
+	r->topfd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->topfd < 0) {
+		ret = mlv_error_set_errno(MLV_EIO, "cannot open '%s'", top);
+		goto fail;
+	}
 	toplen = strlen(top);
 	if (!strcmp(top, "/"))
 		toplen = 0;
@@ -73,6 +80,8 @@ void mlv_repo_free(struct mlv_repo *r)
 		return;
 	mlv_store_free(r->store);
 	git_repository_free(r->git);
+	if (r->topfd >= 0)
+		close(r->topfd);
 	free(r->top);
 	free(r->prefix);
 	free(r->mlvdir);
