@@ -1,6 +1,7 @@
 #ifndef MLV_BUILTIN_H
 #define MLV_BUILTIN_H
 
+#include <jansson.h>
 #include <stdint.h>
 #include "mlv/repo.h"
 #include "parse-options.h"
@@ -48,6 +49,16 @@ void hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "1.5 MiB" style sizes for humans. */
 const char *human_size(uint64_t bytes);
+
+/*
+ * --json output: each command builds one object with Jansson and prints it
+ * with json_emit() (one line, keys in insertion order; takes the
+ * reference).  Strings that come from file names go through json_text():
+ * bytes that are not valid UTF-8 become the six characters "\\xNN".
+ */
+json_t *json_text(const char *s);
+int json_validate_utf8(const char *s, size_t n);
+void json_emit(json_t *obj);
 
 /* Write `s` as a JSON string (quoted, escaped) to stdout. */
 void json_put_string(const char *s);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "builtin.h"
+#include "mlv/tempfile.h"
 
 enum {
 	NEED_NOTHING = 0,
@@ -160,6 +161,8 @@ int main(int argc, const char **argv)
 		;
 	if (fd > 2)
 		close(fd);
+	/* Temporary and lock files go with us on Ctrl-C, kill and exit. */
+	mlv_sigchain_install();
 	ctx.progress = isatty(2);
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "builtin.h"
+#include "mlv/buf.h"
 #include "mlv/path.h"
 #include "mlv/worktree.h"
 
@@ -86,24 +87,90 @@ const char *human_size(uint64_t n)
 	return b;
 }
 
-void json_put_string(const char *s)
+/* Length of the valid UTF-8 sequence at `p` (at most `n` bytes), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
 {
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", stdout); break;
-		case '\\': fputs("\\\\", stdout); break;
-		case '\n': fputs("\\n", stdout); break;
-		case '\t': fputs("\\t", stdout); break;
-		case '\r': fputs("\\r", stdout); break;
-		default:
-			if (*p < 0x20)
-				printf("\\u%04x", *p);
-			else
-				putchar(*p);
+	size_t len;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0)
+		len = 2, cp = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		len = 3, cp = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+json_t *json_text(const char *s)
+{
+	struct mlv_buf b = MLV_BUF_INIT;
+	size_t n = strlen(s);
+	json_t *j;
+
+	if (json_validate_utf8(s, n))
+		return json_stringn(s, n);
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_len((const unsigned char *)s + i, n - i);
+
+		if (len) {
+			mlv_buf_add(&b, s + i, len);
+			i += len;
+		} else {
+			mlv_buf_addf(&b, "\\x%02x", (unsigned char)s[i]);
+			i++;
 		}
 	}
-	putchar('"');
+	j = json_stringn(b.ptr, b.len);
+	mlv_buf_release(&b);
+	return j;
+}
+
+int json_validate_utf8(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_len((const unsigned char *)s + i, n - i);
+
+		if (!len)
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+void json_put_string(const char *s)
+{
+	json_t *j = json_text(s);
+	char *text = json_dumps(j, JSON_ENCODE_ANY);
+
+	fputs(text, stdout);
+	free(text);
+	json_decref(j);
+}
+
+void json_emit(json_t *obj)
+{
+	char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	if (!text)
+		die("out of memory formatting JSON");
+	puts(text);
+	free(text);
+	json_decref(obj);
 }
 
 struct progress {

@@ -6,12 +6,22 @@
 #include "buf.h"
 
 /*
- * Repository-relative paths: '/'-separated, no leading or trailing '/',
- * no empty, "." or ".." components, no ".git" or ".mlv" component (in any
- * letter case: case-insensitive file systems would map ".GIT" to ".git").
+ * The one path gate.  Every path libmlv derives -- from a command-line
+ * argument, a pointer file's name, a tree entry -- is a repo-relative path:
+ * '/'-separated, no leading or trailing '/', each component 1..NAME_MAX
+ * bytes, none empty, "." or "..", and none a spelling of ".git" or ".mlv"
+ * that any file system would map onto the real one (any letter case; HFS+
+ * ignorable code points; NTFS trailing spaces and dots, alternate streams
+ * and 8.3 short names), as strict as git's verify_path.  A whole path is
+ * at most MLV_PATH_MAX bytes, and the last component of a tracked path at
+ * most MLV_ARTIFACT_NAME_MAX, so that every name mlv derives from it
+ * ("<name>.mlv", "<name>.mlv.lock") still fits in NAME_MAX.
  *
  * Functions that fill a `struct mlv_buf` replace its contents.
  */
+#define MLV_NAME_MAX 255
+#define MLV_ARTIFACT_NAME_MAX (MLV_NAME_MAX - 9)
+#define MLV_PATH_MAX 4000
 
 /*
  * Turn a command-line path (relative to the current directory `prefix`,
@@ -31,6 +41,26 @@ int mlv_path_from_arg(struct mlv_buf *out, const char *top, const char *prefix, 
  * "" (the top) is not a valid path to a file.
  */
 int mlv_path_valid(const char *path);
+
+/* 1 when `len` bytes at `c` are a valid path component, else 0. */
+int mlv_path_component_valid(const char *c, size_t len);
+
+/*
+ * 0 when `path` is valid (with `artifact`, also as a tracked path: short
+ * enough for its pointer and lock names); else MLV_EINVALID with a
+ * message that starts with `what` (the file or argument it came from).
+ */
+int mlv_path_check(const char *path, int artifact, const char *what);
+
+/* 1 when `len` bytes at `c` are a valid path component, else 0. */
+int mlv_path_component_valid(const char *c, size_t len);
+
+/*
+ * 0 when `path` is valid (with `artifact`, also as a tracked path: short
+ * enough for its pointer and lock names); else MLV_EINVALID with a
+ * message that starts with `what` (the file or argument it came from).
+ */
+int mlv_path_check(const char *path, int artifact, const char *what);
 
 /*
  * Express repo-relative `path` relative to `prefix` (for output, like git):

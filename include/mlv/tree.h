@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "buf.h"
 #include "oid.h"
+#include "path.h"
 
 /*
  * Tree objects: one per tracked directory, a canonical listing of its
@@ -22,7 +23,6 @@
 #define MLV_MODE_LINK 0120000u
 #define MLV_MODE_DIR  0040000u
 
-#define MLV_NAME_MAX 255
 
 struct mlv_tree_entry {
 	char *name;
@@ -63,10 +63,9 @@ int mlv_tree_parse(struct mlv_tree *out, const void *data, size_t len, const cha
 const struct mlv_tree_entry *mlv_tree_find(const struct mlv_tree *t, const char *name);
 
 /*
- * A valid entry name: 1..MLV_NAME_MAX bytes, no '/', no NUL, not "." or
- * "..", and not ".git" or ".mlv" in any case (a tree could otherwise plant
- * a repository in the work tree).  Newlines and other bytes are allowed:
- * they are valid file names.
+ * A valid entry name: a valid path component (mlv/path.h: a tree could
+ * otherwise plant a repository in the work tree).  Newlines and other
+ * bytes are allowed: they are valid file names.
  */
 int mlv_name_valid(const char *name, size_t len);
 

@@ -1,9 +1,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "mlv/error.h"
+#include "mlv/path.h"
 #include "mlv/tree.h"
 
 /*
@@ -39,20 +39,7 @@ static const char *mode_str(uint32_t mode)
 
 int mlv_name_valid(const char *name, size_t len)
 {
-	if (!name || !len || len > MLV_NAME_MAX)
-		return 0;
-	if (memchr(name, '/', len) || memchr(name, '\0', len))
-		return 0;
-	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
-		return 0;
-	/*
-	 * A ".git" checked out inside a tracked directory would be a nested
-	 * repository whose config can run code; ".mlv" would shadow ours.
-	 * Any case, for case-insensitive file systems.
-	 */
-	if (len == 4 && (!strncasecmp(name, ".git", 4) || !strncasecmp(name, ".mlv", 4)))
-		return 0;
-	return 1;
+	return name && mlv_path_component_valid(name, len);
 }
 
 void mlv_tree_release(struct mlv_tree *t)

@@ -1,16 +1,70 @@
 #include <string.h>
-#include <strings.h>
 
 #include "mlv/error.h"
 #include "mlv/path.h"
 
 /*
- * ".git" and ".mlv" are refused in any letter case: on case-insensitive
- * file systems ".GIT" is the same directory.
+ * Skip a Unicode code point that HFS+ ignores when it compares names
+ * (git's is_hfs_dotgit): U+200C..U+200F, U+202A..U+202E, U+206A..U+206F
+ * and U+FEFF, in UTF-8.  Returns its length, or 0.
+ */
+static size_t hfs_ignorable(const unsigned char *c, size_t len)
+{
+	if (len < 3)
+		return 0;
+	if (c[0] == 0xe2 && c[1] == 0x80 && ((c[2] >= 0x8c && c[2] <= 0x8f) ||
+					     (c[2] >= 0xaa && c[2] <= 0xae)))
+		return 3;
+	if (c[0] == 0xe2 && c[1] == 0x81 && c[2] >= 0xaa && c[2] <= 0xaf)
+		return 3;
+	if (c[0] == 0xef && c[1] == 0xbb && c[2] == 0xbf)
+		return 3;
+	return 0;
+}
+
+/*
+ * Is component `c` a spelling of ".git" or ".mlv" that some file system
+ * would map onto the real one?  Any letter case (case-insensitive file
+ * systems); HFS+ ignorable code points anywhere; trailing spaces and dots,
+ * or an NTFS alternate stream (".git::$INDEX_ALLOCATION") after it; the
+ * NTFS short names "GIT~1" and "MLV~1".  As git's verify_path.
  */
 static int reserved_component(const char *c, size_t len)
 {
-	return len == 4 && (!strncasecmp(c, ".git", 4) || !strncasecmp(c, ".mlv", 4));
+	char folded[8];
+	size_t n = 0, i = 0;
+
+	while (i < len && n < sizeof(folded)) {
+		size_t skip = hfs_ignorable((const unsigned char *)c + i, len - i);
+
+		if (skip) {
+			i += skip;
+			continue;
+		}
+		if (c[i] == ':')
+			break; /* NTFS: "name:stream" is "name" */
+		folded[n++] = (char)(c[i] >= 'A' && c[i] <= 'Z' ? c[i] - 'A' + 'a' : c[i]);
+		i++;
+	}
+	if (i < len && c[i] != ':')
+		return 0; /* longer than any reserved spelling */
+	/* NTFS drops trailing spaces and dots. */
+	while (n > 4 && (folded[n - 1] == ' ' || folded[n - 1] == '.'))
+		n--;
+	if (n == 4 && (!memcmp(folded, ".git", 4) || !memcmp(folded, ".mlv", 4)))
+		return 1;
+	if (n == 5 && (!memcmp(folded, "git~1", 5) || !memcmp(folded, "mlv~1", 5)))
+		return 1;
+	return 0;
+}
+
+int mlv_path_component_valid(const char *c, size_t len)
+{
+	if (!len || len > MLV_NAME_MAX || memchr(c, '/', len) || memchr(c, '\0', len))
+		return 0;
+	if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+		return 0;
+	return !reserved_component(c, len);
 }
 
 /*
@@ -59,6 +113,8 @@ static int check_reserved(const char *path, const char *arg)
 		if (reserved_component(p, len))
 			return mlv_error_set(MLV_EINVALID, "'%s' is inside '%.*s', which mlv "
 					     "never touches", arg, (int)len, p);
+		if (len > MLV_NAME_MAX || (size_t)(p - path) + len > MLV_PATH_MAX)
+			return mlv_error_set(MLV_EINVALID, "'%s' is too long", arg);
 		p += len;
 		if (*p)
 			p++;
@@ -115,17 +171,45 @@ int mlv_path_valid(const char *path)
 {
 	const char *p = path;
 
-	if (!path || !*path)
+	if (!path || !*path || strlen(path) > MLV_PATH_MAX)
 		return 0;
 	for (;;) {
 		const char *slash = strchr(p, '/');
 		size_t len = slash ? (size_t)(slash - p) : strlen(p);
 
-		if (!len || (len == 1 && p[0] == '.') ||
-		    (len == 2 && p[0] == '.' && p[1] == '.') || reserved_component(p, len))
+		if (!mlv_path_component_valid(p, len))
 			return 0;
 		if (!slash)
 			return 1;
+		p = slash + 1;
+	}
+}
+
+int mlv_path_check(const char *path, int artifact, const char *what)
+{
+	const char *p = path, *base = mlv_path_basename(path);
+	size_t total = strlen(path);
+
+	if (!*path)
+		return mlv_error_set(MLV_EINVALID, "%s: empty path", what);
+	if (total > MLV_PATH_MAX || (artifact && strlen(base) > MLV_ARTIFACT_NAME_MAX))
+		return mlv_error_set(MLV_EINVALID, "%s: path '%.64s...' is too long (%zu bytes; "
+				     "at most %d, and %d for the last component of a tracked path)",
+				     what, path, total, MLV_PATH_MAX, MLV_ARTIFACT_NAME_MAX);
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (!mlv_path_component_valid(p, len)) {
+			if (len > MLV_NAME_MAX)
+				return mlv_error_set(MLV_EINVALID, "%s: a component of '%.64s...' is "
+						     "longer than %d bytes", what, path, MLV_NAME_MAX);
+			return mlv_error_set(MLV_EINVALID, "%s: invalid path '%s' (component "
+					     "'%.*s': empty, '.', '..', or a name of .git or .mlv)",
+					     what, path, (int)len, p);
+		}
+		if (!slash)
+			return 0;
 		p = slash + 1;
 	}
 }
