@@ -3,6 +3,7 @@
 
 #pragma GCC visibility push(default)
 
+#include <sys/types.h>
 #include "store.h"
 
 /*
@@ -26,6 +27,8 @@ struct mlv_repo {
 	char *prefix; /* the original current directory relative to top */
 	char *mlvdir; /* absolute path of .mlv */
 	int initialized; /* .mlv exists */
+	int tmpfd;       /* mlv_repo_tmpdir(), -1 until used */
+	dev_t tmpdev;
 	struct mlv_store *store;
 };
 
@@ -36,6 +39,14 @@ struct mlv_repo {
  */
 int mlv_repo_discover(struct mlv_repo **out);
 void mlv_repo_free(struct mlv_repo *r);
+
+/*
+ * The directory fd (owned by `r`) of mlv's own temporary directory, where
+ * data is written before it is renamed into the work tree; created on
+ * first use, and files left there by processes that died are removed
+ * then.  `dev` is its st_dev: a rename works only within one file system.
+ */
+int mlv_repo_tmpdir(struct mlv_repo *r, int *fd, dev_t *dev);
 
 /* Create .mlv (config, .gitignore, store, index).  Harmless when it exists. */
 int mlv_repo_init(struct mlv_repo *r, int *created);

@@ -202,6 +202,21 @@ typedef void (*mlv_fsck_report_fn)(void *ctx, const char *kind, const char *what
 int mlv_store_fsck(struct mlv_store *s, int repair, mlv_fsck_report_fn report, void *ctx,
 		   struct mlv_fsck_stats *stats);
 
+struct mlv_tree;
+struct mlv_tree_entry;
+
+/*
+ * Read and parse tree object `id` (MLV_ECORRUPT when it is another kind
+ * of object).  `what` names it in messages: the directory it stands for.
+ */
+int mlv_tree_load(struct mlv_store *s, const struct mlv_oid *id, const char *what,
+		  struct mlv_tree *out);
+
+/* Walk a stored tree recursively: `fn` gets each file's path below `base`. */
+typedef int (*mlv_tree_walk_fn)(void *ctx, const char *path, const struct mlv_tree_entry *e);
+int mlv_tree_walk(struct mlv_store *s, const struct mlv_oid *tree, const char *base,
+		  mlv_tree_walk_fn fn, void *ctx);
+
 #pragma GCC visibility pop
 
 #endif

@@ -132,18 +132,6 @@ int mlv_mv(struct mlv_repo *r, const struct mlv_artifact *a, const char *dst);
 int mlv_hash_path(struct mlv_oid *out, uint64_t *size, uint64_t *files, struct mlv_store *store,
 		  const char *path, const struct mlv_wt_callbacks *cb);
 
-/*
- * Read and parse tree object `id` (MLV_ECORRUPT when it is another kind
- * of object).  `what` names it in messages: the directory it stands for.
- */
-int mlv_tree_load(struct mlv_store *s, const struct mlv_oid *id, const char *what,
-		  struct mlv_tree *out);
-
-/* Walk a stored tree recursively: `fn` gets each file's path below `base`. */
-typedef int (*mlv_tree_walk_fn)(void *ctx, const char *path, const struct mlv_tree_entry *e);
-int mlv_tree_walk(struct mlv_store *s, const struct mlv_oid *tree, const char *base,
-		  mlv_tree_walk_fn fn, void *ctx);
-
 #pragma GCC visibility pop
 
 #endif

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "mlv/fileio.h"
+#include "mlv/fs.h"
+#include "mlv/tempfile.h"
 #include "mlv/repo.h"
 
 static int git_err(int code, const char *what)
@@ -28,6 +30,7 @@ int mlv_repo_discover(struct mlv_repo **out)
 
 	*out = NULL;
 	r->topfd = -1;
+	r->tmpfd = -1;
 	git_libgit2_init();
 	if (!getcwd(cwd, sizeof(cwd))) {
 		ret = mlv_error_set_errno(MLV_EIO, "cannot get the current directory");
@@ -82,6 +85,8 @@ void mlv_repo_free(struct mlv_repo *r)
 	git_repository_free(r->git);
 	if (r->topfd >= 0)
 		close(r->topfd);
+	if (r->tmpfd >= 0)
+		close(r->tmpfd);
 	free(r->top);
 	free(r->prefix);
 	free(r->mlvdir);
@@ -184,4 +189,31 @@ int mlv_repo_git_committed(struct mlv_repo *r, const char *path)
 		return 0;
 	}
 	return flags == GIT_STATUS_CURRENT;
+}
+
+int mlv_repo_tmpdir(struct mlv_repo *r, int *fd, dev_t *dev)
+{
+	struct stat st;
+	int ret;
+
+	if (r->tmpfd < 0) {
+		int tfd;
+
+		if ((ret = mlv_fs_mkdirs(r->topfd, ".mlv/tmp")) < 0)
+			return ret;
+		if ((tfd = mlv_fs_open(r->topfd, ".mlv/tmp", O_RDONLY | O_DIRECTORY, 0)) < 0)
+			return tfd;
+		if (fstat(tfd, &st) < 0) {
+			close(tfd);
+			return mlv_error_set_errno(MLV_EIO, "cannot stat mlv's temporary directory");
+		}
+		if (mlv_tempfile_clean_stale(tfd, "") < 0)
+			mlv_error_clear();
+		r->tmpfd = tfd;
+		r->tmpdev = st.st_dev;
+	}
+	*fd = r->tmpfd;
+	if (dev)
+		*dev = r->tmpdev;
+	return 0;
 }

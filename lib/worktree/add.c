@@ -109,7 +109,7 @@ int mlv_add(struct mlv_repo *r, const char *const *paths, size_t n, const struct
 	}
 	if ((ret = mlv_store_writer_new(&w, store)) < 0)
 		goto fail_early;
-	scan_init(&s, store, w, cb);
+	scan_init(&s, r->topfd, store, w, cb);
 	for (i = 0; i < n; i++) {
 		struct mlv_add_result *a = &res[i];
 		struct mlv_pointer old;

@@ -6,7 +6,6 @@
 #include "mlv/path.h"
 #include "mlv/worktree.h"
 #include "util/dirlist.h"
-#include "worktree/scan.h"
 
 static const size_t suffix_len = sizeof(MLV_POINTER_SUFFIX) - 1;
 
@@ -166,67 +165,3 @@ int mlv_artifacts_find(struct mlv_artifact_list *out, const char *const *paths, 
 	return ret;
 }
 
-int mlv_tree_load(struct mlv_store *s, const struct mlv_oid *id, const char *what,
-		  struct mlv_tree *out)
-{
-	struct mlv_buf raw = MLV_BUF_INIT;
-	enum mlv_object_type type;
-	int ret = mlv_store_read(s, id, &raw, &type, MLV_OBJECT_META_MAX);
-
-	if (!ret && type != MLV_OBJ_TREE)
-		ret = mlv_error_set(MLV_ECORRUPT, "object %s (for '%s') is not a tree",
-				    mlv_oid_hex(id), what);
-	if (!ret)
-		ret = mlv_tree_parse(out, raw.ptr, raw.len, what);
-	mlv_buf_release(&raw);
-	return ret;
-}
-
-int mlv_tree_walk(struct mlv_store *s, const struct mlv_oid *tree, const char *base,
-		  mlv_tree_walk_fn fn, void *ctx)
-{
-	struct mlv_buf p = MLV_BUF_INIT;
-	struct mlv_tree t = MLV_TREE_INIT;
-	int ret = mlv_tree_load(s, tree, base, &t);
-
-	for (size_t i = 0; !ret && i < t.nr; i++) {
-		const struct mlv_tree_entry *e = &t.entries[i];
-
-		mlv_buf_reset(&p);
-		if (*base)
-			mlv_buf_addf(&p, "%s/", base);
-		mlv_buf_adds(&p, e->name);
-		if (e->mode == MLV_MODE_DIR)
-			ret = mlv_tree_walk(s, &e->oid, p.ptr, fn, ctx);
-		else
-			ret = fn(ctx, p.ptr, e);
-	}
-	mlv_tree_release(&t);
-	mlv_buf_release(&p);
-	return ret;
-}
-
-int mlv_hash_path(struct mlv_oid *out, uint64_t *size, uint64_t *files, struct mlv_store *store,
-		  const char *path, const struct mlv_wt_callbacks *cb)
-{
-	struct scan s;
-	struct stat st;
-	int ret;
-
-	if (lstat(path, &st) < 0)
-		return mlv_error_set_errno(errno == ENOENT ? MLV_ENOTFOUND : MLV_EIO,
-					   "cannot stat '%s'", path);
-	scan_init(&s, store, NULL, cb);
-	if (S_ISDIR(st.st_mode)) {
-		scan_prefetch(&s, path, scan_default_threads());
-		ret = scan_dir(&s, path, path, NULL, out, size, files);
-	} else if (S_ISREG(st.st_mode)) {
-		ret = scan_file(&s, path, &st, out);
-		*size = (uint64_t)st.st_size;
-		*files = 1;
-	} else {
-		ret = mlv_error_set(MLV_EINVALID, "'%s' is not a regular file or directory", path);
-	}
-	scan_release(&s);
-	return ret;
-}

@@ -383,8 +383,8 @@ int mlv_checkout(struct mlv_repo *r, const struct mlv_artifact_list *list, int f
 	p.force = force;
 	if ((ret = mlv_repo_store(&p.store, r)) < 0)
 		return ret;
-	scan_init(&p.scan, p.store, NULL, NULL);
-	scan_init(&cache, p.store, NULL, NULL);
+	scan_init(&p.scan, r->topfd, p.store, NULL, NULL);
+	scan_init(&cache, r->topfd, p.store, NULL, NULL);
 
 	/* Every object must be here before anything is touched. */
 	for (size_t i = 0; i < list->nr && !ret; i++) {

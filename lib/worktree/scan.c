@@ -10,10 +10,11 @@
 #include "mlv/path.h"
 #include "worktree/scan.h"
 
-void scan_init(struct scan *s, struct mlv_store *store, struct mlv_store_writer *w,
+void scan_init(struct scan *s, int topfd, struct mlv_store *store, struct mlv_store_writer *w,
 	       const struct mlv_wt_callbacks *cb)
 {
 	memset(s, 0, sizeof(*s));
+	s->topfd = topfd;
 	s->store = store;
 	s->writer = w;
 	s->cb = cb;

@@ -22,6 +22,7 @@ struct scan_cache_update {
 };
 
 struct scan {
+	int topfd;                       /* paths are relative to this directory */
 	struct mlv_store *store;         /* stat cache and stored trees; may be NULL */
 	struct mlv_store_writer *writer; /* NULL: compute ids without storing */
 	const struct mlv_wt_callbacks *cb;
@@ -34,7 +35,7 @@ struct scan {
 	uint64_t files, bytes;
 };
 
-void scan_init(struct scan *s, struct mlv_store *store, struct mlv_store_writer *w,
+void scan_init(struct scan *s, int topfd, struct mlv_store *store, struct mlv_store_writer *w,
 	       const struct mlv_wt_callbacks *cb);
 void scan_release(struct scan *s);
 

@@ -41,7 +41,7 @@ int mlv_status_artifact(struct mlv_repo *r, const struct mlv_artifact *a,
 		*state |= MLV_ST_TYPE | MLV_ST_MODIFIED;
 		return 0;
 	}
-	scan_init(&s, store, NULL, cb);
+	scan_init(&s, r->topfd, store, NULL, cb);
 	s.artifact = a->path;
 	if (S_ISDIR(st.st_mode)) {
 		scan_prefetch(&s, a->path, scan_default_threads());
