@@ -19,13 +19,29 @@
 /* A lock file this young without a record lock may be in its first microseconds. */
 #define FRESH_NS 2000000000LL
 
+/*
+ * Two record locks: a POSIX lock on byte 0 names the holding process to
+ * others (F_GETLK reports its pid), and an open-file-description lock on
+ * byte 1 also excludes other threads and lock attempts of this process.
+ * Both vanish when the holder dies.
+ */
+static void lock_range(struct flock *fl, off_t byte)
+{
+	memset(fl, 0, sizeof(*fl));
+	fl->l_type = F_WRLCK;
+	fl->l_whence = SEEK_SET;
+	fl->l_start = byte;
+	fl->l_len = 1;
+}
+
 static int record_lock(int fd)
 {
 	struct flock fl;
 
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
+	lock_range(&fl, 1);
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
+		return -1;
+	lock_range(&fl, 0);
 	return fcntl(fd, F_SETLK, &fl);
 }
 
@@ -43,12 +59,14 @@ static long holder(int dirfd, const char *name)
 
 	if (fd < 0)
 		return -1;
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	if (fcntl(fd, F_GETLK, &fl) == 0) {
+	lock_range(&fl, 1);
+	if (fcntl(fd, F_OFD_GETLK, &fl) == 0) {
 		if (fl.l_type != F_UNLCK) {
-			pid = fl.l_pid > 0 ? (long)fl.l_pid : -1;
+			lock_range(&fl, 0);
+			if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0)
+				pid = (long)fl.l_pid;
+			else
+				pid = (long)getpid(); /* another thread or lock of ours */
 		} else if (fstat(fd, &st) == 0) {
 			struct timespec now;
 			long long age;
