@@ -76,6 +76,11 @@ rmtree() {
 }
 rmtree "$S"
 mkdir -p "$S" "$L"
+
+# Where a repository's store is: in git's directory, or (before 0.2) in .mlv/.
+store_dir() {
+	if [ -d "$1/.git/mlv" ]; then echo "$1/.git/mlv"; else echo "$1/.mlv/store"; fi
+}
 trap 'rmtree "$S"' EXIT
 
 log() { echo "run.sh: $*" >&2; }
@@ -269,7 +274,7 @@ row2() {
 	warm "$S/r2/data"
 	warm "$files"
 	for i in $(seq $runs); do
-		rm -rf "$S/r2/.mlv" "$S/r2/data.mlv" "$S/r2/.gitignore"
+		rm -rf "$S/r2/.mlv" "$S/r2/.git/mlv" "$S/r2/data.mlv" "$S/r2/.gitignore"
 		"$MLV" -C "$S/r2" init -q
 		sync
 		measure "2-mlv-add-$i" "$MLV" -C "$S/r2" add -q data
@@ -429,14 +434,14 @@ row5() {
 	ln "$big" "$S/r5/big.bin"
 	measure 5-mlv-add-a "$MLV" -C "$S/r5" add -q big.bin
 	[ "$RC" = 0 ] || { mlv_failed 5 "$op" 5-mlv-add-a "≤ 1.1 × 48 MiB"; rmtree "$S/r5"; return; }
-	s0=$(du -sb "$S/r5/.mlv/store" | cut -f1)
+	s0=$(du -sb "$(store_dir "$S/r5")" | cut -f1)
 	rm "$S/r5/big.bin"
 	ln "$big2" "$S/r5/big.bin"
 	sync
 	measure 5-mlv-add-c "$MLV" -C "$S/r5" add -q big.bin
 	[ "$RC" = 0 ] || { mlv_failed 5 "$op" 5-mlv-add-c "≤ 1.1 × 48 MiB"; rmtree "$S/r5"; return; }
 	t2=$T
-	s1=$(du -sb "$S/r5/.mlv/store" | cut -f1)
+	s1=$(du -sb "$(store_dir "$S/r5")" | cut -f1)
 	g_mlv=$((s1 - s0))
 	rmtree "$S/r5"
 
