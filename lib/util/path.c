@@ -34,21 +34,22 @@ static int reserved_component(const char *c, size_t len)
 	char folded[8];
 	size_t n = 0, i = 0;
 
-	while (i < len && n < sizeof(folded)) {
+	while (i < len && c[i] != ':') {
 		size_t skip = hfs_ignorable((const unsigned char *)c + i, len - i);
+		char ch = c[i];
 
 		if (skip) {
 			i += skip;
 			continue;
 		}
-		if (c[i] == ':')
-			break; /* NTFS: "name:stream" is "name" */
-		folded[n++] = (char)(c[i] >= 'A' && c[i] <= 'Z' ? c[i] - 'A' + 'a' : c[i]);
 		i++;
+		if (n >= 5 && (ch == ' ' || ch == '.'))
+			continue; /* NTFS drops trailing spaces and dots: checked below */
+		if (n == sizeof(folded))
+			return 0; /* longer than any reserved spelling */
+		folded[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
 	}
-	if (i < len && c[i] != ':')
-		return 0; /* longer than any reserved spelling */
-	/* NTFS drops trailing spaces and dots. */
+	/* NTFS drops trailing spaces and dots; ":stream" is the file itself. */
 	while (n > 4 && (folded[n - 1] == ' ' || folded[n - 1] == '.'))
 		n--;
 	if (n == 4 && (!memcmp(folded, ".git", 4) || !memcmp(folded, ".mlv", 4)))
