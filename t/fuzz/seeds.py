@@ -74,13 +74,14 @@ def tree(entries):
     return out
 
 
-def pack(records, fix=True, ctl=1):
-    """records: (type, comp, stored bytes, raw_len, id)."""
+def pack(records, fix=True, ctl=1, index_type=None):
+    """records: (type, comp, stored bytes, raw_len, id); index_type
+    overrides the type the index gives every record."""
     body = b"MLVPACK\0" + struct.pack(">II", 1, 0)
     hdr = body
     idx = []
     for typ, comp, stored, raw_len, oid in records:
-        idx.append((oid, len(body), len(stored), raw_len, typ, comp))
+        idx.append((oid, len(body), len(stored), raw_len, index_type or typ, comp))
         body += struct.pack(">BBHQQ", typ, comp, 0, len(stored), raw_len) + oid + stored
     idx.sort()
     idx_off = len(body)
@@ -108,6 +109,9 @@ def packs():
     put("packidx", "one-chunk", pack(recs[:1]))
     put("packidx", "mixed", pack(recs))
     put("packidx", "bad-checksum", pack(recs, fix=False, ctl=0))
+    # The index calls the empty tree a recipe: the parser accepts it (fsck's
+    # verify_records() compares the two), readers must not trust the index.
+    put("packidx", "type-mismatch", pack(recs[3:4], index_type=RECIPE))
     put("packidx", "short", bytes([1]) + b"MLVPACK\0" + struct.pack(">II", 1, 0))
 
 
