@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build the libFuzzer targets into t/fuzz/bin/ (see t/fuzz/README).
 # Usage: t/fuzz/build.sh [target...]     (default: every t/fuzz/fuzz-*.c)
-# FUZZ_CFLAGS adds compiler flags (e.g. -DFUZZ_KNOWN_NTFS_TAIL, README).
+# FUZZ_CFLAGS adds compiler flags.
 set -e
 cd "$(dirname "$0")/../.."
 

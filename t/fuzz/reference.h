@@ -64,15 +64,6 @@ static inline int ref_component_bad(const char *cs, size_t len)
 	/* NTFS: "name:stream" is "name"; trailing spaces and dots are dropped; 8.3 names. */
 	for (n = 0; n < len && c[n] != ':'; n++)
 		s[n] = ref_lower(c[n]);
-#ifdef FUZZ_KNOWN_NTFS_TAIL
-	/*
-	 * Known gap, to fuzz the rest while it is open (t/fuzz/README):
-	 * lib/util/path.c looks at no more than 8 bytes, so ".git....."
-	 * and "git~1    " pass its gate.
-	 */
-	if (n > 8)
-		return 0;
-#endif
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '.'))
 		n--;
 	return ref_is(s, n, ".git") || ref_is(s, n, ".mlv") || ref_is(s, n, "git~1") ||
