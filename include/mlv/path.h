@@ -52,16 +52,6 @@ int mlv_path_component_valid(const char *c, size_t len);
  */
 int mlv_path_check(const char *path, int artifact, const char *what);
 
-/* 1 when `len` bytes at `c` are a valid path component, else 0. */
-int mlv_path_component_valid(const char *c, size_t len);
-
-/*
- * 0 when `path` is valid (with `artifact`, also as a tracked path: short
- * enough for its pointer and lock names); else MLV_EINVALID with a
- * message that starts with `what` (the file or argument it came from).
- */
-int mlv_path_check(const char *path, int artifact, const char *what);
-
 /*
  * Express repo-relative `path` relative to `prefix` (for output, like git):
  * "a/b/c" under "a/x" is "../b/c"; a path equal to `prefix` is ".".  Both
