@@ -34,51 +34,25 @@ static int print_tree(struct mlv_store *s, const struct mlv_oid *id)
 	return ret;
 }
 
-/*
- * Find what `path` names: a tracked file, or a file inside a tracked
- * directory (by descending its trees).
- */
-static int resolve_path(struct mlv_store *s, const char *path, struct mlv_oid *out, uint32_t *mode)
+/* What `path` names: a tracked file, or a file inside a tracked directory. */
+static void resolve_path(struct mlv_ctx *ctx, const char *path, struct mlv_oid *out)
 {
-	struct mlv_buf art = MLV_BUF_INIT;
-	struct mlv_pointer ptr;
-	const char *rest;
-	int ret;
+	struct mlv_resolved res;
 
-	mlv_pointer_init(&ptr);
-	if (!mlv_artifact_containing(&art, path, 1)) {
-		ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", path);
-		goto done;
-	}
-	rest = path + art.len + (path[art.len] == '/');
-	mlv_buf_adds(&art, MLV_POINTER_SUFFIX);
-	if ((ret = mlv_pointer_read(&ptr, art.ptr)) < 0)
-		goto done;
-	*out = ptr.oid;
-	*mode = ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR : MLV_MODE_FILE;
-	/* Down the trees, one component at a time. */
-	while (*rest && !ret) {
-		struct mlv_tree t = MLV_TREE_INIT;
-		const struct mlv_tree_entry *e = NULL;
-		size_t n = strcspn(rest, "/");
-		char *name = mlv_strndup(rest, n);
+	if (mlv_artifact_resolve(&res, ctx->repo, path) < 0) {
+		if (res.artifact.nr == 1 && res.artifact.items[0].error) {
+			struct mlv_buf h = MLV_BUF_INIT;
 
-		if (*mode == MLV_MODE_DIR && !(ret = mlv_tree_load(s, out, path, &t)))
-			e = mlv_tree_find(&t, name);
-		if (e) {
-			*out = e->oid;
-			*mode = e->mode;
-		} else if (!ret) {
-			ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", path);
+			error("%s", res.artifact.items[0].error);
+			mlv_artifact_hint(&h, &res.artifact.items[0]);
+			if (h.len)
+				hint("%s", h.ptr);
+			exit(128);
 		}
-		free(name);
-		mlv_tree_release(&t);
-		rest += n + (rest[n] == '/');
+		die_lib();
 	}
-done:
-	mlv_pointer_release(&ptr);
-	mlv_buf_release(&art);
-	return ret;
+	*out = res.oid;
+	mlv_resolved_release(&res);
 }
 
 int cmd_cat(int argc, const char **argv, struct mlv_ctx *ctx)
@@ -88,7 +62,6 @@ int cmd_cat(int argc, const char **argv, struct mlv_ctx *ctx)
 	struct mlv_object_info info;
 	struct mlv_store *s;
 	struct mlv_oid id;
-	uint32_t mode = 0;
 	const char *arg;
 	int n, ret;
 
@@ -108,10 +81,8 @@ int cmd_cat(int argc, const char **argv, struct mlv_ctx *ctx)
 	} else {
 		char *path = path_arg(ctx, argv[0]);
 
-		ret = resolve_path(s, path, &id, &mode);
+		resolve_path(ctx, path, &id);
 		free(path);
-		if (ret < 0)
-			die_lib();
 	}
 	if (mlv_store_info(s, &id, &info) < 0)
 		die_lib();

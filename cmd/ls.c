@@ -8,30 +8,44 @@
 
 struct ls_ctx {
 	struct mlv_ctx *ctx;
-	int json;
-	size_t count;
+	json_t *items; /* --json: the array being filled, else NULL */
+	size_t bad;    /* bad pointers listed */
 };
 
 static const char *mode_type(uint32_t mode)
 {
-	return mode == MLV_MODE_LINK ? "link" : mode == MLV_MODE_EXEC ? "exec" : "file";
+	return mode == MLV_MODE_LINK ? "link" : mode == MLV_MODE_EXEC ? "exec" :
+	       mode == MLV_MODE_DIR ? "dir" : "file";
 }
 
 static int print_file(void *data, const char *path, const struct mlv_tree_entry *e)
 {
 	struct ls_ctx *l = data;
 
-	if (l->json) {
-		printf("%s{\"path\":", l->count ? "," : "");
-		json_put_string(path);
-		printf(",\"type\":\"%s\",\"size\":%llu,\"oid\":\"sha256:%s\"}", mode_type(e->mode),
-		       (unsigned long long)e->size, mlv_oid_hex(&e->oid));
+	if (l->items) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "path", json_text(path));
+		json_object_set_new(o, "type", json_string(mode_type(e->mode)));
+		json_object_set_new(o, "size", json_integer((json_int_t)e->size));
+		json_object_set_new(o, "oid", json_pack("s+", "sha256:", mlv_oid_hex(&e->oid)));
+		json_array_append_new(l->items, o);
 	} else {
 		printf("%-4s %10s  %.12s  %s\n", mode_type(e->mode), human_size(e->size),
 		       mlv_oid_hex(&e->oid), path_show(l->ctx, path));
 	}
-	l->count++;
 	return 0;
+}
+
+static void bad_pointer(const struct mlv_artifact *a)
+{
+	struct mlv_buf h = MLV_BUF_INIT;
+
+	error("%s", a->error);
+	mlv_artifact_hint(&h, a);
+	if (h.len)
+		hint("%s", h.ptr);
+	mlv_buf_release(&h);
 }
 
 static void print_artifact(struct ls_ctx *l, const struct mlv_artifact *a)
@@ -40,22 +54,73 @@ static void print_artifact(struct ls_ctx *l, const struct mlv_artifact *a)
 	int dir = p->type == MLV_PTYPE_DIR;
 
 	if (a->error) {
-		error("%s", a->error);
+		/* Listed, never left out: a conflicted pointer is still an artifact. */
+		l->bad++;
+		bad_pointer(a);
+		if (l->items) {
+			json_t *o = json_object();
+
+			json_object_set_new(o, "path", json_text(a->path));
+			json_object_set_new(o, "pointer", json_text(a->pointer));
+			json_object_set_new(o, "error", json_text(a->error));
+			json_object_set_new(o, "conflicted", json_boolean(a->conflicted));
+			json_array_append_new(l->items, o);
+		} else {
+			printf("%-6s %-4s %10s %8s  %-12s  %s\n", "-", "-", "-", "-",
+			       a->conflicted ? "conflicted" : "bad pointer", path_show(l->ctx, a->path));
+		}
 		return;
 	}
-	if (l->json) {
-		printf("%s{\"path\":", l->count ? "," : "");
-		json_put_string(a->path);
-		printf(",\"kind\":\"%s\",\"type\":\"%s\",\"size\":%llu,\"oid\":\"sha256:%s\"",
-		       mlv_kind_name(p->kind), dir ? "dir" : "file", (unsigned long long)p->size,
-		       mlv_oid_hex(&p->oid));
-		printf(",\"files\":%llu}", (unsigned long long)(dir ? p->files : 1));
+	if (l->items) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "path", json_text(a->path));
+		json_object_set_new(o, "kind", json_string(mlv_kind_name(p->kind)));
+		json_object_set_new(o, "type", json_string(dir ? "dir" : "file"));
+		json_object_set_new(o, "size", json_integer((json_int_t)p->size));
+		json_object_set_new(o, "oid", json_pack("s+", "sha256:", mlv_oid_hex(&p->oid)));
+		json_object_set_new(o, "files", json_integer((json_int_t)(dir ? p->files : 1)));
+		json_array_append_new(l->items, o);
 	} else {
 		printf("%-6s %-4s %10s %8llu  %.12s  %s\n", mlv_kind_name(p->kind), dir ? "dir" : "file",
 		       human_size(p->size), (unsigned long long)(dir ? p->files : 1),
 		       mlv_oid_hex(&p->oid), path_show(l->ctx, a->path));
 	}
-	l->count++;
+}
+
+/*
+ * `path` names a tracked directory, or a file or directory inside one:
+ * list the files stored there.
+ */
+static int list_files(struct ls_ctx *l, const char *path)
+{
+	struct mlv_resolved res;
+	struct mlv_store *s;
+	const struct mlv_artifact *a;
+	const char *base;
+	int ret = mlv_artifact_resolve(&res, l->ctx->repo, path);
+
+	if (ret < 0) {
+		if (res.artifact.nr == 1 && res.artifact.items[0].error)
+			bad_pointer(&res.artifact.items[0]);
+		else
+			error_lib();
+		goto done;
+	}
+	a = &res.artifact.items[0];
+	base = a->within ? path : a->path;
+	if (res.mode != MLV_MODE_DIR) {
+		struct mlv_tree_entry e = { NULL, res.mode, res.size, res.oid };
+
+		ret = print_file(l, base, &e);
+	} else if ((ret = mlv_repo_store(&s, l->ctx->repo)) < 0 ||
+		   (ret = mlv_tree_walk(s, &res.oid, base, print_file, l)) < 0) {
+		fflush(stdout);
+		error_lib();
+	}
+done:
+	mlv_resolved_release(&res);
+	return ret;
 }
 
 int cmd_ls(int argc, const char **argv, struct mlv_ctx *ctx)
@@ -67,40 +132,46 @@ int cmd_ls(int argc, const char **argv, struct mlv_ctx *ctx)
 		OPT_END_F,
 	};
 	struct mlv_artifact_list list = { 0 };
-	struct ls_ctx l = { ctx, 0, 0 };
+	struct ls_ctx l = { ctx, NULL, 0 };
+	const struct mlv_artifact *one;
 	char *path = NULL;
-	int listing_dir = 0, ret = 0;
+	int files = 0, ret = 0;
 
 	n = parse_options(argc, argv, opts, usage);
 	if (n > 1)
 		usage_with_options(usage, opts);
-	l.json = json;
 	if (n)
 		path = path_arg(ctx, argv[0]);
-	if (mlv_artifacts_find(&list, (const char *const *)&path, path ? 1 : 0) < 0)
+	if (mlv_artifacts_find_at(&list, ctx->repo->topfd, (const char *const *)&path,
+				  path ? 1 : 0) < 0)
 		die_lib();
-	/* A single tracked directory named on the command line: list its files. */
-	if (path && list.nr == 1 && !list.items[0].error &&
-	    list.items[0].ptr.type == MLV_PTYPE_DIR &&
-	    (!strcmp(list.items[0].path, path) || !strcmp(list.items[0].pointer, path)))
-		listing_dir = 1;
+	/*
+	 * A tracked directory named on the command line, or a path inside
+	 * one: list its files.  A tracked file is listed as an artifact.
+	 */
+	one = path && list.nr == 1 ? &list.items[0] : NULL;
+	if (one && (one->within || (one->ptr.type == MLV_PTYPE_DIR && !one->error &&
+				    (!strcmp(one->path, path) || !strcmp(one->pointer, path)))))
+		files = 1;
 	if (json)
-		fputs(listing_dir ? "{\"files\":[" : "{\"artifacts\":[", stdout);
-	if (listing_dir) {
-		struct mlv_store *s;
-
-		if (mlv_repo_store(&s, ctx->repo) < 0 ||
-		    mlv_tree_walk(s, &list.items[0].ptr.oid, list.items[0].path, print_file, &l) < 0) {
-			fflush(stdout);
-			ret = error_lib();
-		}
+		l.items = json_array();
+	if (files) {
+		ret = list_files(&l, path);
 	} else {
 		for (size_t i = 0; i < list.nr; i++)
 			print_artifact(&l, &list.items[i]);
 	}
-	if (json)
-		puts("]}");
+	if (json && ret >= 0) {
+		json_t *out = json_object();
+
+		json_object_set_new(out, files ? "files" : "artifacts", l.items);
+		json_emit(out);
+	} else if (json) {
+		json_decref(l.items);
+	}
 	mlv_artifact_list_release(&list);
 	free(path);
-	return ret < 0 ? 128 : 0;
+	if (ret < 0)
+		return 128;
+	return l.bad ? 1 : 0;
 }

@@ -4,18 +4,21 @@
 #include <sys/stat.h>
 
 #include "builtin.h"
+#include "mlv/fs.h"
 #include "mlv/path.h"
 #include "mlv/worktree.h"
 
 int cmd_mv(int argc, const char **argv, struct mlv_ctx *ctx)
 {
-	static const char *const usage[] = { "mlv mv [-q] <src> <dst>", NULL };
-	int quiet = 0, n;
+	static const char *const usage[] = { "mlv mv [-q] [--json] <src> <dst>", NULL };
+	int quiet = 0, json = 0, n;
 	const struct option opts[] = {
 		OPT_BOOL_F('q', "quiet", &quiet, "print nothing but errors"),
+		OPT_BOOL_F(0, "json", &json, "print what was done as JSON"),
 		OPT_END_F,
 	};
 	struct mlv_artifact_list list = { 0 };
+	const struct mlv_artifact *a;
 	char *dst;
 	struct stat st;
 
@@ -25,18 +28,37 @@ int cmd_mv(int argc, const char **argv, struct mlv_ctx *ctx)
 	dst = path_arg(ctx, argv[1]);
 	if (find_artifact(ctx, &list, argv[0]) < 0)
 		exit(128);
+	a = &list.items[0];
+	if (a->error) {
+		struct mlv_buf h = MLV_BUF_INIT;
+
+		error("%s", a->error);
+		mlv_artifact_hint(&h, a);
+		if (h.len)
+			hint("%s", h.ptr);
+		mlv_buf_release(&h);
+		exit(128);
+	}
 	/* Like mv(1): into an existing directory that is not itself tracked. */
-	if (!*dst || (!lstat(dst, &st) && S_ISDIR(st.st_mode))) {
+	if (!*dst || (!mlv_fs_lstat(ctx->repo->topfd, dst, &st) && S_ISDIR(st.st_mode))) {
 		char *into = mlv_xstrfmt("%s%s%s", dst, *dst ? "/" : "",
-					 mlv_path_basename(list.items[0].path));
+					 mlv_path_basename(a->path));
 
 		free(dst);
 		dst = into;
 	}
-	if (mlv_mv(ctx->repo, &list.items[0], dst) < 0)
+	mlv_error_clear();
+	if (mlv_mv(ctx->repo, a, dst) < 0)
 		die_lib();
-	if (!quiet)
-		printf("moved %s to %s\n", path_show(ctx, list.items[0].path), path_show(ctx, dst));
+	if (json) {
+		json_t *out = json_object();
+
+		json_object_set_new(out, "from", json_text(a->path));
+		json_object_set_new(out, "to", json_text(dst));
+		json_emit(out);
+	} else if (!quiet) {
+		printf("moved %s to %s\n", path_show(ctx, a->path), path_show(ctx, dst));
+	}
 	mlv_artifact_list_release(&list);
 	free(dst);
 	return 0;

@@ -250,7 +250,7 @@ void find_artifacts(struct mlv_ctx *ctx, struct mlv_artifact_list *out, int n, c
 
 	for (int i = 0; i < n; i++)
 		paths[i] = path_arg(ctx, argv[i]);
-	ret = mlv_artifacts_find(out, (const char *const *)paths, (size_t)n);
+	ret = mlv_artifacts_find_at(out, ctx->repo->topfd, (const char *const *)paths, (size_t)n);
 	for (int i = 0; i < n; i++)
 		free(paths[i]);
 	free(paths);
@@ -261,12 +261,10 @@ void find_artifacts(struct mlv_ctx *ctx, struct mlv_artifact_list *out, int n, c
 int find_artifact(struct mlv_ctx *ctx, struct mlv_artifact_list *out, const char *arg)
 {
 	char *path = path_arg(ctx, arg);
-	const char *one[] = { path };
-	int ret = mlv_artifacts_find(out, one, 1);
+	int ret = mlv_artifact_find_one(out, ctx->repo->topfd, path);
 
-	if (ret < 0 || out->nr != 1 ||
-	    (strcmp(out->items[0].path, path) && strcmp(out->items[0].pointer, path)))
-		ret = error("'%s' is not tracked by mlv", arg);
+	if (ret < 0)
+		error_lib();
 	free(path);
 	return ret < 0 ? -1 : 0;
 }

@@ -39,6 +39,60 @@ test_expect_success 'ls --json' '
 	grep "\"path\":\"data/sub/b.txt\",\"type\":\"file\",\"size\":5" json
 '
 
+test_expect_success 'ls --json prints one object' '
+	mlv ls --json >json &&
+	jq -e ".artifacts | length == 2" json &&
+	jq -e ".artifacts[0] | .path == \"data\" and .type == \"dir\" and .files == 3 and
+	       (.oid | startswith(\"sha256:\"))" json &&
+	mlv ls --json data/sub >json &&
+	jq -e ".files == [{\"path\":\"data/sub/b.txt\",\"type\":\"file\",\"size\":5,
+	       \"oid\":\"sha256:$(echo beta | sha256sum | cut -d" " -f1)\"}]" json
+'
+
+test_expect_success 'ls of a directory inside a tracked directory lists that subtree' '
+	mlv ls data/sub >out &&
+	test_line_count = 1 out &&
+	grep "^file .* data/sub/b.txt$" out &&
+	(cd data && mlv ls sub) >out &&
+	grep " sub/b.txt$" out
+'
+
+test_expect_success 'ls of a file inside a tracked directory lists that file' '
+	mlv ls data/sub/b.txt >out &&
+	test_line_count = 1 out &&
+	grep "^file .* data/sub/b.txt$" out &&
+	mlv ls data/link >out &&
+	grep "^link .* data/link$" out
+'
+
+test_expect_success 'ls inside a tracked directory works when the data is gone' '
+	mv data ../data.saved &&
+	test_when_finished "mv ../data.saved data" &&
+	mlv ls data/sub >out &&
+	grep "data/sub/b.txt$" out &&
+	mlv cat data/sub/b.txt >out &&
+	echo beta >expect &&
+	test_cmp expect out
+'
+
+test_expect_success 'ls and cat of a path mlv cannot place are errors' '
+	test_expect_code 128 mlv ls data/nosuch 2>err &&
+	test_grep "data/nosuch" err &&
+	test_expect_code 128 mlv ls data/sub/nosuch 2>err &&
+	test_grep "data/sub/nosuch" err &&
+	test_expect_code 128 mlv ls data/a.txt/x 2>err &&
+	test_expect_code 128 mlv ls model.bin/x 2>err &&
+	test_grep "model.bin/x" err &&
+	test_expect_code 128 mlv cat data/a.txt/x 2>err &&
+	test_expect_code 128 mlv ls nosuch 2>err &&
+	test_grep "nosuch" err
+'
+
+test_expect_success 'cat of a directory inside a tracked directory prints its tree' '
+	mlv cat data/sub >out &&
+	grep "^100644 blob [0-9a-f]\{64\} 5	b.txt$" out
+'
+
 test_expect_success 'ls from a subdirectory' '
 	(cd data && mlv ls ..) >out &&
 	grep " \.\./model.bin$" out

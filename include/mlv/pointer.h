@@ -57,6 +57,19 @@ int mlv_pointer_parse(struct mlv_pointer *out, const char *data, size_t len, con
  */
 int mlv_pointer_read(struct mlv_pointer *out, const char *path);
 /*
+ * The same for `path` below directory `dirfd`, never through a symlink
+ * (mlv/fs.h): a symlink anywhere on the way is MLV_EINVALID.
+ */
+int mlv_pointer_read_at(struct mlv_pointer *out, int dirfd, const char *path);
+
+/*
+ * 1 when `len` bytes hold a line that is one of git's merge-conflict
+ * markers ("<<<<<<< ", "||||||| ", "=======", ">>>>>>> "), else 0.
+ * mlv_pointer_parse() refuses such a file with MLV_EINVALID "merge
+ * conflict in <name>" before looking at its keys.
+ */
+int mlv_pointer_conflicted(const char *data, size_t len);
+/*
  * Append the canonical form to `out`: version, oid, size, kind, type,
  * files (directories only), then the unknown lines of `extra` in order.
  */
@@ -68,6 +81,18 @@ void mlv_pointer_format(struct mlv_buf *out, const struct mlv_pointer *p);
  * above INT64_MAX or a malformed `extra`.
  */
 int mlv_pointer_write(const char *path, const struct mlv_pointer *p);
+/*
+ * The same by the lock protocol (mlv/lock.h): take `path`.lock below
+ * `dirfd` (never through a symlink), write, fsync, rename into place.
+ * MLV_ECONFLICT naming the holder when another process has the lock.
+ */
+int mlv_pointer_write_at(int dirfd, const char *path, const struct mlv_pointer *p);
+/*
+ * Write `p` into lock `l`, already held by the caller, and commit it.
+ * The lock is released either way.
+ */
+struct mlv_lock;
+int mlv_pointer_write_locked(struct mlv_lock *l, const struct mlv_pointer *p);
 
 /* "data", "model", "metric"; "unknown" for any other value. */
 const char *mlv_kind_name(enum mlv_kind k);

@@ -19,7 +19,18 @@ struct mlv_artifact {
 	char *path;    /* the data path */
 	char *pointer; /* path + ".mlv" */
 	struct mlv_pointer ptr;
-	char *error;   /* set when the pointer could not be read or parsed */
+	/*
+	 * Set when the pointer could not be read or parsed, or when `path`
+	 * fails the path gate (mlv_path_check(path, 1, ...)): such a bad
+	 * pointer is reported and never deleted, written or renamed through.
+	 */
+	char *error;
+	int conflicted; /* the pointer holds git merge-conflict markers (error is set) */
+	/*
+	 * NULL for the whole artifact; when a path named a file or directory
+	 * inside this tracked directory, that path (repo-relative).
+	 */
+	char *within;
 };
 
 struct mlv_artifact_list {
@@ -37,6 +48,26 @@ void mlv_artifact_list_release(struct mlv_artifact_list *l);
  * MLV_ENOTFOUND naming it.  Results are sorted by path.
  */
 int mlv_artifacts_find(struct mlv_artifact_list *out, const char *const *paths, size_t n);
+/*
+ * The same below the work tree `topfd` (a repository's r->topfd), never
+ * through a symlink: pointer files in symlinked directories are not
+ * searched, and a named path beyond a symlink is MLV_EINVALID.  A path
+ * inside a tracked directory (on disk or not) yields that directory's
+ * artifact with `within` set to the path.  Directories named .git, .mlv
+ * (or any spelling the path gate refuses) are not searched.
+ */
+int mlv_artifacts_find_at(struct mlv_artifact_list *out, int topfd, const char *const *paths,
+			  size_t n);
+
+/*
+ * Fill `a` from pointer file `pointer` below `topfd`: path gate, read,
+ * parse.  On failure (also returned) a->error says why and, for git
+ * conflict markers, a->conflicted is set.  Release `a` with the list.
+ */
+int mlv_artifact_load(struct mlv_artifact *a, int topfd, const char *pointer);
+
+/* What to tell the user about a bad pointer (empty when a->error is NULL). */
+void mlv_artifact_hint(struct mlv_buf *out, const struct mlv_artifact *a);
 
 /*
  * The artifact that `path` is or lies inside: the longest leading part of
@@ -44,6 +75,34 @@ int mlv_artifacts_find(struct mlv_artifact_list *out, const char *const *paths, 
  * 1 and `out` set to that data path, or 0.
  */
 int mlv_artifact_containing(struct mlv_buf *out, const char *path, int self);
+/* The same below `topfd`; <0 when the way there leads through a symlink. */
+int mlv_artifact_containing_at(struct mlv_buf *out, int topfd, const char *path, int self);
+
+/*
+ * The one artifact `path` names (its data path or its pointer file), as
+ * the only item of `out`.  MLV_ENOTFOUND "'<path>' is not tracked by mlv"
+ * (or naming the tracked directory it lies inside) otherwise.  The
+ * artifact may be a bad pointer (a->error set).
+ */
+int mlv_artifact_find_one(struct mlv_artifact_list *out, int topfd, const char *path);
+
+/*
+ * What a repo-relative `path` names in the stored data: a tracked file or
+ * directory, or a file or directory inside a tracked directory (found by
+ * descending its trees).  `artifact` holds the artifact (a valid pointer),
+ * `mode` is an MLV_MODE_* value (MLV_MODE_DIR for a tree).  MLV_ENOTFOUND
+ * naming `path` when mlv cannot place it; the artifact's error when its
+ * pointer is bad (`artifact` then holds it, for mlv_artifact_hint()).
+ * The caller releases `out` with mlv_resolved_release() either way.
+ */
+struct mlv_resolved {
+	struct mlv_artifact_list artifact;
+	struct mlv_oid oid;
+	uint32_t mode;
+	uint64_t size;
+};
+int mlv_artifact_resolve(struct mlv_resolved *out, struct mlv_repo *r, const char *path);
+void mlv_resolved_release(struct mlv_resolved *res);
 
 /*
  * Refuse (MLV_EINVALID, git's "beyond a symbolic link") a path whose
@@ -112,15 +171,29 @@ int mlv_checkout(struct mlv_repo *r, const struct mlv_artifact_list *list, int f
 		 const struct mlv_wt_callbacks *cb, struct mlv_checkout_stats *stats);
 
 /*
- * Stop tracking artifact `a`: remove its pointer, its .gitignore entry and
- * its stat cache rows, and (unless `keep`) its data.  Without `force`,
- * refuses (MLV_ECONFLICT) to delete data whose content is not in the store.
+ * Stop tracking artifact `a`: remove its pointer (by the lock protocol,
+ * only when it still parses as the pointer `a` holds), its .gitignore
+ * entry and its stat cache rows, and (unless `keep`) its data.
+ *
+ * Only what mlv tracks is deleted: the files, symlinks and directories
+ * that the stored tree lists, never anything else inside the directory
+ * (a nested .git, FIFOs, files added since); each entry left in place is
+ * passed to cb->change with 'U', and a directory that is not empty then
+ * stays.  Before anything is deleted, every file's content must be in the
+ * store and its stored copy must read back intact; otherwise each such
+ * file goes to cb->change with 'C' and, without `force`, nothing changes
+ * (MLV_ECONFLICT, or MLV_ECORRUPT for a damaged stored copy).  A bad
+ * pointer (a->error) is always refused.  `left` (nullable) receives the
+ * number of entries left in place.
  */
-int mlv_rm(struct mlv_repo *r, const struct mlv_artifact *a, int keep, int force);
+int mlv_rm(struct mlv_repo *r, const struct mlv_artifact *a, int keep, int force,
+	   const struct mlv_wt_callbacks *cb, size_t *left);
 
 /*
  * Move artifact `a` to `dst` (a repo-relative path that must not exist):
- * its data, its pointer and its .gitignore entries.
+ * its data, its pointer (written through its lock; both pointer files are
+ * locked), its .gitignore entries and its stat cache rows.  Every path is
+ * resolved from r->topfd without following a symlink.
  */
 int mlv_mv(struct mlv_repo *r, const struct mlv_artifact *a, const char *dst);
 

@@ -1,22 +1,41 @@
+/*
+ * Finding pointer files.  Every path is opened from the work tree's
+ * directory fd without following a symlink (mlv/fs.h): a pointer file
+ * reached through a symlinked directory is not an artifact, and a pointer
+ * whose artifact path fails the path gate is a bad pointer that no
+ * command deletes, writes or renames through.
+ */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "mlv/fs.h"
 #include "mlv/path.h"
 #include "mlv/worktree.h"
 #include "util/dirlist.h"
 
 static const size_t suffix_len = sizeof(MLV_POINTER_SUFFIX) - 1;
 
+/* Directories below the top deeper than this are not searched for pointers. */
+#define FIND_DEPTH_MAX (MLV_PATH_MAX / 2)
+
+static void artifact_release(struct mlv_artifact *a)
+{
+	free(a->path);
+	free(a->pointer);
+	free(a->error);
+	free(a->within);
+	mlv_pointer_release(&a->ptr);
+}
+
 void mlv_artifact_list_release(struct mlv_artifact_list *l)
 {
-	for (size_t i = 0; i < l->nr; i++) {
-		free(l->items[i].path);
-		free(l->items[i].pointer);
-		free(l->items[i].error);
-		mlv_pointer_release(&l->items[i].ptr);
-	}
+	for (size_t i = 0; i < l->nr; i++)
+		artifact_release(&l->items[i]);
 	free(l->items);
 	l->items = NULL;
 	l->nr = l->alloc = 0;
@@ -27,50 +46,140 @@ static int has_suffix(const char *s, size_t len)
 	return len > suffix_len && !memcmp(s + len - suffix_len, MLV_POINTER_SUFFIX, suffix_len);
 }
 
-static void add_artifact(struct mlv_artifact_list *l, const char *pointer)
+int mlv_artifact_load(struct mlv_artifact *a, int topfd, const char *pointer)
+{
+	struct mlv_buf b = MLV_BUF_INIT;
+	char *what;
+	int ret;
+
+	memset(a, 0, sizeof(*a));
+	mlv_pointer_init(&a->ptr);
+	a->pointer = mlv_strdup(pointer);
+	a->path = mlv_strndup(pointer, has_suffix(pointer, strlen(pointer)) ?
+				       strlen(pointer) - suffix_len : strlen(pointer));
+	what = mlv_xstrfmt("bad pointer file name '%s'", pointer);
+	ret = mlv_path_check(a->path, 1, what);
+	free(what);
+	if (!ret && !has_suffix(pointer, strlen(pointer)))
+		ret = mlv_error_set(MLV_EINVALID, "'%s' is not a pointer file name", pointer);
+	if (!ret)
+		ret = mlv_fs_read_file(&b, topfd, pointer, MLV_POINTER_MAX);
+	if (!ret) {
+		ret = mlv_pointer_parse(&a->ptr, b.ptr, b.len, pointer);
+		if (ret < 0 && mlv_pointer_conflicted(b.ptr, b.len))
+			a->conflicted = 1;
+	}
+	if (ret < 0)
+		a->error = mlv_strdup(mlv_error_last());
+	mlv_buf_release(&b);
+	return ret;
+}
+
+void mlv_artifact_hint(struct mlv_buf *out, const struct mlv_artifact *a)
+{
+	mlv_buf_reset(out);
+	if (a->conflicted)
+		mlv_buf_addf(out, "resolve the conflict with git, e.g. 'git checkout --ours -- %s' "
+			     "or 'git checkout --theirs -- %s' (or edit it), then 'git add %s' "
+			     "and 'mlv checkout %s'", a->pointer, a->pointer, a->pointer, a->path);
+	else if (a->error)
+		mlv_buf_addf(out, "'%s' is not a pointer mlv can use: fix it, or remove it with "
+			     "'git rm -- %s'", a->pointer, a->pointer);
+}
+
+static struct mlv_artifact *add_artifact(struct mlv_artifact_list *l, int topfd,
+					 const char *pointer)
 {
 	struct mlv_artifact *a;
 
-	for (size_t i = 0; i < l->nr; i++)
-		if (!strcmp(l->items[i].pointer, pointer))
-			return;
 	MLV_ALLOC_GROW(l->items, l->nr + 1, l->alloc);
 	a = &l->items[l->nr++];
-	memset(a, 0, sizeof(*a));
-	a->pointer = mlv_strdup(pointer);
-	a->path = mlv_strndup(pointer, strlen(pointer) - suffix_len);
-	mlv_pointer_init(&a->ptr);
-	if (mlv_pointer_read(&a->ptr, pointer) < 0)
-		a->error = mlv_strdup(mlv_error_last());
+	mlv_artifact_load(a, topfd, pointer);
+	return a;
 }
 
-/* Find pointer files below directory `dir` ("" = top), skipping tracked directories. */
-static int find_below(struct mlv_artifact_list *l, const char *dir)
+static int dent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
+}
+
+/* List directory `dir` ("" = the top) below `topfd`, sorted, never through a symlink. */
+static int list_at(int topfd, const char *dir, struct dent **out, size_t *nr)
+{
+	int fd = mlv_fs_open(topfd, dir, O_RDONLY | O_DIRECTORY, 0);
+	struct dent *v = NULL;
+	size_t n = 0, alloc = 0;
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	*out = NULL;
+	*nr = 0;
+	if (fd < 0)
+		return fd;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return mlv_error_set_errno(MLV_EIO, "cannot read directory '%s'", *dir ? dir : ".");
+	}
+	while ((errno = 0, de = readdir(d))) {
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		MLV_ALLOC_GROW(v, n + 1, alloc);
+		if (fstatat(dirfd(d), de->d_name, &v[n].st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* vanished while we looked */
+		v[n].name = mlv_strdup(de->d_name);
+		n++;
+	}
+	if (errno)
+		ret = mlv_error_set_errno(MLV_EIO, "cannot read directory '%s'", *dir ? dir : ".");
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), dent_cmp);
+	if (ret) {
+		dents_free(v, n);
+		return ret;
+	}
+	*out = v;
+	*nr = n;
+	return 0;
+}
+
+/*
+ * Find pointer files below directory `dir` ("" = top), skipping tracked
+ * directories, .git, .mlv and every other name the path gate refuses for
+ * a directory (a nested repository is not ours to search).
+ */
+static int find_below(struct mlv_artifact_list *l, int topfd, const char *dir, int depth)
 {
 	struct mlv_buf p = MLV_BUF_INIT;
 	struct dent *ents;
 	size_t n;
-	int ret = dents_read(*dir ? dir : ".", &ents, &n);
+	int ret;
 
+	if (depth > FIND_DEPTH_MAX)
+		return 0;
+	if ((ret = list_at(topfd, dir, &ents, &n)) < 0)
+		return ret;
 	for (size_t i = 0; i < n && !ret; i++) {
 		const struct dent *d = &ents[i], *ptr;
+		size_t len = strlen(d->name);
 
-		if (!strcmp(d->name, ".git") || !strcmp(d->name, ".mlv"))
-			continue;
 		mlv_buf_reset(&p);
 		if (*dir)
 			mlv_buf_addf(&p, "%s/", dir);
 		mlv_buf_adds(&p, d->name);
-		if (S_ISREG(d->st.st_mode) && has_suffix(d->name, strlen(d->name))) {
-			add_artifact(l, p.ptr);
-		} else if (S_ISDIR(d->st.st_mode)) {
+		if (S_ISREG(d->st.st_mode) && has_suffix(d->name, len)) {
+			add_artifact(l, topfd, p.ptr);
+		} else if (S_ISDIR(d->st.st_mode) && mlv_path_component_valid(d->name, len) &&
+			   p.len <= MLV_PATH_MAX) {
 			char *pointer = mlv_xstrfmt("%s%s", d->name, MLV_POINTER_SUFFIX);
 
 			ptr = dents_find(ents, n, pointer);
 			free(pointer);
 			/* A tracked directory: its content is data. */
 			if (!ptr || !S_ISREG(ptr->st.st_mode))
-				ret = find_below(l, p.ptr);
+				ret = find_below(l, topfd, p.ptr, depth + 1);
 		}
 	}
 	dents_free(ents, n);
@@ -78,9 +187,27 @@ static int find_below(struct mlv_artifact_list *l, const char *dir)
 	return ret;
 }
 
-int mlv_artifact_containing(struct mlv_buf *out, const char *path, int self)
+/* 1 when `path` (below `topfd`) is a regular file, 0 when not; <0 when a parent is a symlink. */
+static int is_regular(int topfd, const char *path)
+{
+	struct stat st;
+	int ret = mlv_fs_lstat(topfd, path, &st);
+
+	if (ret == MLV_ENOTFOUND) {
+		mlv_error_clear();
+		return 0;
+	}
+	if (ret == MLV_EINVALID && strstr(mlv_error_last(), "not a directory")) {
+		mlv_error_clear();
+		return 0;
+	}
+	return ret < 0 ? ret : S_ISREG(st.st_mode);
+}
+
+int mlv_artifact_containing_at(struct mlv_buf *out, int topfd, const char *path, int self)
 {
 	size_t end = self ? strlen(path) : 0;
+	int ret = 0;
 
 	if (!self) {
 		const char *slash = strrchr(path, '/');
@@ -88,20 +215,39 @@ int mlv_artifact_containing(struct mlv_buf *out, const char *path, int self)
 		end = slash ? (size_t)(slash - path) : 0;
 	}
 	while (end) {
-		struct stat st;
-
 		mlv_buf_reset(out);
 		mlv_buf_add(out, path, end);
 		mlv_buf_adds(out, MLV_POINTER_SUFFIX);
-		if (!lstat(out->ptr, &st) && S_ISREG(st.st_mode)) {
-			mlv_buf_setlen(out, end);
-			return 1;
-		}
+		if ((ret = is_regular(topfd, out->ptr)) != 0)
+			break;
 		while (end && path[--end] != '/')
 			;
 	}
+	if (ret == 1) {
+		mlv_buf_setlen(out, end);
+		return 1;
+	}
 	mlv_buf_reset(out);
-	return 0;
+	return ret;
+}
+
+/* The old interfaces, relative to the current directory. */
+static int open_cwd(void)
+{
+	int fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? mlv_error_set_errno(MLV_EIO, "cannot open the current directory") : fd;
+}
+
+int mlv_artifact_containing(struct mlv_buf *out, const char *path, int self)
+{
+	int fd = open_cwd(), ret;
+
+	if (fd < 0)
+		return 0;
+	ret = mlv_artifact_containing_at(out, fd, path, self);
+	close(fd);
+	return ret > 0;
 }
 
 int mlv_path_check_parents(const char *path)
@@ -124,44 +270,116 @@ int mlv_path_check_parents(const char *path)
 	return ret;
 }
 
-static int artifact_cmp(const void *a, const void *b)
+static int artifact_cmp(const void *va, const void *vb)
 {
-	return strcmp(((const struct mlv_artifact *)a)->path, ((const struct mlv_artifact *)b)->path);
+	const struct mlv_artifact *a = va, *b = vb;
+	int c = strcmp(a->path, b->path);
+
+	if (c)
+		return c;
+	if (!a->within || !b->within)
+		return !!a->within - !!b->within;
+	return strcmp(a->within, b->within);
+}
+
+/* Sort; drop repeats, and parts of a directory that is also named whole. */
+static void sort_unique(struct mlv_artifact_list *l)
+{
+	size_t kept = 0;
+
+	if (!l->nr)
+		return;
+	qsort(l->items, l->nr, sizeof(*l->items), artifact_cmp);
+	for (size_t i = 0; i < l->nr; i++) {
+		struct mlv_artifact *a = &l->items[i], *prev = kept ? &l->items[kept - 1] : NULL;
+
+		if (prev && !strcmp(prev->pointer, a->pointer) &&
+		    (!prev->within || (a->within && !strcmp(prev->within, a->within)))) {
+			artifact_release(a);
+			continue;
+		}
+		if (kept != i)
+			l->items[kept] = *a;
+		kept++;
+	}
+	l->nr = kept;
+}
+
+static int find_one(struct mlv_artifact_list *out, int topfd, const char *path)
+{
+	struct mlv_buf p = MLV_BUF_INIT;
+	size_t len = strlen(path);
+	struct stat st;
+	int ret;
+
+	if (!*path)
+		return find_below(out, topfd, "", 0);
+	if (path[len - 1] == '/') {
+		/* "dir/": only what is below the directory. */
+		mlv_buf_add(&p, path, len - 1);
+		ret = mlv_fs_lstat(topfd, p.ptr, &st);
+		if (!ret && !S_ISDIR(st.st_mode))
+			ret = mlv_error_set(MLV_EINVALID, "'%s' is not a directory", p.ptr);
+		else if (ret == MLV_ENOTFOUND)
+			ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", path);
+		if (!ret)
+			ret = find_below(out, topfd, p.ptr, 0);
+		goto done;
+	}
+	mlv_buf_addf(&p, "%s%s", path, MLV_POINTER_SUFFIX);
+	if ((ret = is_regular(topfd, p.ptr)) != 0) {
+		if (ret > 0) {
+			add_artifact(out, topfd, p.ptr);
+			ret = 0;
+		}
+		goto done;
+	}
+	if (has_suffix(path, len) && (ret = is_regular(topfd, path)) != 0) {
+		if (ret > 0) {
+			add_artifact(out, topfd, path);
+			ret = 0;
+		}
+		goto done;
+	}
+	/* A file or directory inside a tracked directory, on disk or not. */
+	if ((ret = mlv_artifact_containing_at(&p, topfd, path, 0)) != 0) {
+		if (ret > 0) {
+			mlv_buf_adds(&p, MLV_POINTER_SUFFIX);
+			add_artifact(out, topfd, p.ptr)->within = mlv_strdup(path);
+			ret = 0;
+		}
+		goto done;
+	}
+	ret = mlv_fs_lstat(topfd, path, &st);
+	if (!ret && S_ISDIR(st.st_mode))
+		ret = find_below(out, topfd, path, 0);
+	else if (!ret || ret == MLV_ENOTFOUND)
+		ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", path);
+done:
+	mlv_buf_release(&p);
+	return ret;
+}
+
+int mlv_artifacts_find_at(struct mlv_artifact_list *out, int topfd, const char *const *paths,
+			  size_t n)
+{
+	int ret = 0;
+
+	if (!n)
+		ret = find_below(out, topfd, "", 0);
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = find_one(out, topfd, paths[i]);
+	sort_unique(out);
+	return ret;
 }
 
 int mlv_artifacts_find(struct mlv_artifact_list *out, const char *const *paths, size_t n)
 {
-	struct mlv_buf p = MLV_BUF_INIT;
-	int ret = 0;
+	int fd = open_cwd(), ret;
 
-	if (!n)
-		ret = find_below(out, "");
-	for (size_t i = 0; i < n && !ret; i++) {
-		const char *path = paths[i];
-		size_t len = strlen(path);
-		struct stat st;
-
-		mlv_buf_reset(&p);
-		if (len && path[len - 1] == '/') {
-			/* "dir/": only what is below the directory. */
-			mlv_buf_add(&p, path, len - 1);
-			if (!lstat(p.ptr, &st) && S_ISDIR(st.st_mode))
-				ret = find_below(out, p.ptr);
-			continue;
-		}
-		mlv_buf_addf(&p, "%s%s", path, MLV_POINTER_SUFFIX);
-		if (*path && !lstat(p.ptr, &st) && S_ISREG(st.st_mode))
-			add_artifact(out, p.ptr);
-		else if (has_suffix(path, len) && !lstat(path, &st) && S_ISREG(st.st_mode))
-			add_artifact(out, path);
-		else if ((!*path || !lstat(path, &st)) && (!*path || S_ISDIR(st.st_mode)))
-			ret = find_below(out, path);
-		else
-			ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", *path ? path : ".");
-	}
-	mlv_buf_release(&p);
-	if (out->nr)
-		qsort(out->items, out->nr, sizeof(*out->items), artifact_cmp);
+	if (fd < 0)
+		return fd;
+	ret = mlv_artifacts_find_at(out, fd, paths, n);
+	close(fd);
 	return ret;
 }
-

@@ -4,6 +4,8 @@
 
 #include "mlv/error.h"
 #include "mlv/fileio.h"
+#include "mlv/fs.h"
+#include "mlv/lock.h"
 #include "mlv/pointer.h"
 
 /*
@@ -230,6 +232,38 @@ static int bad_byte(unsigned char c)
 	return (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f;
 }
 
+/* Is the line of `len` bytes at `p` one of git's conflict markers? */
+static int conflict_marker(const char *p, size_t len)
+{
+	static const char *const marks[] = { "<<<<<<<", "|||||||", "=======", ">>>>>>>" };
+
+	if (len < 7)
+		return 0;
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (!memcmp(p, marks[i], 7) && (len == 7 || p[7] == ' '))
+			return 1;
+	return 0;
+}
+
+int mlv_pointer_conflicted(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t linelen = (size_t)((nl ? nl : end) - p);
+
+		if (linelen && p[linelen - 1] == '\r')
+			linelen--;
+		if (conflict_marker(p, linelen))
+			return 1;
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return 0;
+}
+
 int mlv_pointer_parse(struct mlv_pointer *out, const char *data, size_t len, const char *name)
 {
 	struct parser ps = { name ? name : "<pointer>", 1 };
@@ -246,6 +280,10 @@ int mlv_pointer_parse(struct mlv_pointer *out, const char *data, size_t len, con
 	}
 	if (!len) {
 		ret = perr(&ps, MLV_EINVALID, "empty pointer file");
+		goto done;
+	}
+	if (mlv_pointer_conflicted(data, len)) {
+		ret = mlv_error_set(MLV_EINVALID, "merge conflict in %s", ps.name);
 		goto done;
 	}
 
@@ -320,6 +358,20 @@ int mlv_pointer_read(struct mlv_pointer *out, const char *path)
 	return ret;
 }
 
+int mlv_pointer_read_at(struct mlv_pointer *out, int dirfd, const char *path)
+{
+	struct mlv_buf b = MLV_BUF_INIT;
+	int ret;
+
+	ret = mlv_fs_read_file(&b, dirfd, path, MLV_POINTER_MAX);
+	if (!ret)
+		ret = mlv_pointer_parse(out, b.ptr, b.len, path);
+	else
+		mlv_pointer_release(out);
+	mlv_buf_release(&b);
+	return ret;
+}
+
 void mlv_pointer_format(struct mlv_buf *out, const struct mlv_pointer *p)
 {
 	mlv_buf_adds(out, "version 1\n");
@@ -332,21 +384,52 @@ void mlv_pointer_format(struct mlv_buf *out, const struct mlv_pointer *p)
 	mlv_buf_add(out, p->extra.ptr, p->extra.len);
 }
 
-int mlv_pointer_write(const char *path, const struct mlv_pointer *p)
+/* The canonical bytes of `p` in `out`, or MLV_EINVALID if they would not parse back. */
+static int format_checked(struct mlv_buf *out, const struct mlv_pointer *p, const char *path)
 {
-	struct mlv_buf b = MLV_BUF_INIT;
 	struct mlv_pointer check;
 	int ret;
 
 	/* Never write a pointer that mlv itself would refuse to read. */
-	mlv_pointer_format(&b, p);
+	mlv_pointer_format(out, p);
 	mlv_pointer_init(&check);
-	ret = mlv_pointer_parse(&check, b.ptr, b.len, path);
+	ret = mlv_pointer_parse(&check, out->ptr, out->len, path);
 	mlv_pointer_release(&check);
 	if (ret)
 		ret = mlv_error_wrap(MLV_EINVALID, "refusing to write invalid pointer");
-	else
+	return ret;
+}
+
+int mlv_pointer_write(const char *path, const struct mlv_pointer *p)
+{
+	struct mlv_buf b = MLV_BUF_INIT;
+	int ret = format_checked(&b, p, path);
+
+	if (!ret)
 		ret = mlv_write_file_atomic(path, b.ptr, b.len, 0644, 1);
 	mlv_buf_release(&b);
 	return ret;
+}
+
+int mlv_pointer_write_locked(struct mlv_lock *l, const struct mlv_pointer *p)
+{
+	struct mlv_buf b = MLV_BUF_INIT;
+	int ret = format_checked(&b, p, l->path);
+
+	if (!ret)
+		ret = mlv_lock_write(l, b.ptr, b.len);
+	if (!ret)
+		ret = mlv_lock_commit(l, 0644, 1);
+	else
+		mlv_lock_release(l);
+	mlv_buf_release(&b);
+	return ret;
+}
+
+int mlv_pointer_write_at(int dirfd, const char *path, const struct mlv_pointer *p)
+{
+	struct mlv_lock l = MLV_LOCK_INIT;
+	int ret = mlv_lock_acquire(&l, dirfd, path, MLV_LOCK_TIMEOUT_MS);
+
+	return ret < 0 ? ret : mlv_pointer_write_locked(&l, p);
 }

@@ -141,8 +141,94 @@ static void test_relative(void)
 	mlv_buf_release(&b);
 }
 
+/* mlv_path_check(path, 1, what): the gate every pointer file name passes. */
+static void gate_refuses(const char *path, const char *label)
+{
+	mlv_error_clear();
+	is_int(mlv_path_check(path, 1, "x.mlv"), MLV_EINVALID, "gate refuses %s", label);
+	ok(!strncmp(mlv_error_last(), "x.mlv: ", 7), "message for %s starts with what", label);
+	ok(!mlv_path_valid(path) || strlen(mlv_path_basename(path)) > MLV_ARTIFACT_NAME_MAX,
+	   "%s is not a valid tracked path", label);
+}
+
+static void gate_accepts(const char *path, const char *label)
+{
+	if (!is_int(mlv_path_check(path, 1, "x.mlv"), 0, "gate accepts %s", label))
+		tap_diag("message: %s", mlv_error_last());
+	ok(mlv_path_valid(path), "%s is a valid path", label);
+}
+
+static void test_gate(void)
+{
+	char name[MLV_NAME_MAX + 2], path[MLV_PATH_MAX + 8];
+
+	/* The artifact paths of "..mlv", ".git.mlv", ".GIT.mlv", ... */
+	gate_refuses(".", "'.' (from ..mlv)");
+	gate_refuses("..", "'..' (from ...mlv)");
+	gate_refuses("", "'' (from .mlv)");
+	gate_refuses(".git", ".git");
+	gate_refuses(".GIT", ".GIT");
+	gate_refuses(".Git", ".Git");
+	gate_refuses("sub/.git", "sub/.git");
+	gate_refuses("a/b/.git", "a/b/.git");
+	gate_refuses(".mlv", ".mlv");
+	gate_refuses(".MLV", ".MLV");
+	gate_refuses("sub/.mlv", "sub/.mlv");
+	gate_refuses(".git ", "'.git ' (NTFS trailing space)");
+	gate_refuses(".git.", "'.git.' (NTFS trailing dot)");
+	gate_refuses(".git . .", "'.git . .' (NTFS trailing spaces and dots)");
+	gate_refuses(".git::$INDEX_ALLOCATION", "NTFS alternate stream");
+	gate_refuses("git~1", "git~1 (NTFS short name)");
+	gate_refuses("GIT~1", "GIT~1");
+	gate_refuses("sub/mlv~1", "sub/mlv~1");
+	gate_refuses(".g\xe2\x80\x8cit", "HFS+ .g<U+200C>it");
+	gate_refuses(".gi\xe2\x80\x8ft", "HFS+ .gi<U+200F>t");
+	gate_refuses("\xef\xbb\xbf.git", "HFS+ <U+FEFF>.git");
+	gate_refuses(".git\xe2\x81\xaf", "HFS+ .git<U+206F>");
+	gate_refuses(".\xe2\x80\xaaMLV", "HFS+ .<U+202A>MLV");
+	gate_refuses("/abs", "an absolute path");
+	gate_refuses("a//b", "an empty component");
+	gate_refuses("a/./b", "a '.' component");
+	gate_refuses("a/../b", "a '..' component");
+	gate_refuses("a/", "a trailing slash");
+
+	/* Lengths: the last component leaves room for ".mlv.lock". */
+	memset(name, 'n', sizeof(name));
+	name[MLV_ARTIFACT_NAME_MAX] = '\0';
+	gate_accepts(name, "a last component of MLV_ARTIFACT_NAME_MAX bytes");
+	name[MLV_ARTIFACT_NAME_MAX] = 'n';
+	name[MLV_ARTIFACT_NAME_MAX + 1] = '\0';
+	gate_refuses(name, "a last component one byte longer");
+	ok(strstr(mlv_error_last(), "too long") != NULL, "message says too long");
+	name[MLV_NAME_MAX + 1] = '\0';
+	gate_refuses(name, "a component longer than NAME_MAX");
+	memset(path, 'a', sizeof(path));
+	for (size_t i = 100; i < MLV_PATH_MAX; i += 101)
+		path[i] = '/';
+	path[MLV_PATH_MAX] = '\0';
+	gate_accepts(path, "a path of MLV_PATH_MAX bytes");
+	path[MLV_PATH_MAX] = 'a';
+	path[MLV_PATH_MAX + 1] = '\0';
+	gate_refuses(path, "a path of MLV_PATH_MAX + 1 bytes");
+
+	/* Odd but valid names. */
+	gate_accepts("a\nb", "a name with a newline");
+	gate_accepts("a\tb c", "a name with a tab and a space");
+	gate_accepts("donn\xc3\xa9" "es/\xe6\xa8\xa1\xe5\x9e\x8b", "UTF-8 names");
+	gate_accepts("\xff\xfe", "bytes that are not UTF-8");
+	gate_accepts("...", "'...'");
+	gate_accepts("..a", "'..a'");
+	gate_accepts(".gitx", ".gitx");
+	gate_accepts(".gitignore", ".gitignore");
+	gate_accepts("git~2", "git~2");
+	gate_accepts("x.git", "x.git");
+	gate_accepts("sub/.mlvrc", "sub/.mlvrc");
+	gate_accepts(".g\xe2\x80\x8bit", ".g<U+200B>it (not ignorable)");
+}
+
 int main(void)
 {
+	test_gate();
 	test_from_arg();
 	test_valid();
 	test_relative();

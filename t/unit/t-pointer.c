@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -5,6 +6,7 @@
 
 #include "mlv/error.h"
 #include "mlv/fileio.h"
+#include "mlv/lock.h"
 #include "mlv/pointer.h"
 #include "tap.h"
 
@@ -301,8 +303,95 @@ static void test_files(void)
 	mlv_buf_release(&got);
 }
 
+/* git's conflict markers: "merge conflict in <file>", not "invalid key '<<<<<<<'". */
+static void conflicted(const char *data, const char *title)
+{
+	struct mlv_pointer p;
+
+	mlv_pointer_init(&p);
+	mlv_error_clear();
+	ok(mlv_pointer_conflicted(data, strlen(data)), "%s: markers seen", title);
+	is_int(parse(&p, data, strlen(data)), MLV_EINVALID, "%s: rejected", title);
+	if (!is_str(mlv_error_last(), "merge conflict in data/x.mlv", "%s: message", title))
+		tap_diag("message: %s", mlv_error_last());
+	mlv_pointer_release(&p);
+}
+
+static void test_conflicts(void)
+{
+	conflicted("version 1\n<<<<<<< HEAD\n" OIDL "size 1\n=======\n" OIDL "size 2\n"
+		   ">>>>>>> theirs\nkind data\ntype file\n", "two-way conflict");
+	conflicted("<<<<<<< ours\nversion 1\n" OIDL "size 1\nkind data\ntype file\n||||||| base\n"
+		   "=======\n>>>>>>> b\n", "diff3 conflict at the first line");
+	conflicted(FILE_PTR "=======\n", "a lone separator");
+	conflicted(FILE_PTR ">>>>>>>\n", "a bare end marker");
+	conflicted("version 1\r\n<<<<<<< HEAD\r\n", "CRLF markers");
+	ok(!mlv_pointer_conflicted(FILE_PTR, strlen(FILE_PTR)), "a valid pointer has no markers");
+	ok(!mlv_pointer_conflicted(FILE_PTR "note <<<<<<< x\n", strlen(FILE_PTR) + 15),
+	   "markers inside a value are not markers");
+	ok(!mlv_pointer_conflicted("<<<<<<<<\n", 9), "eight '<' are not a marker");
+}
+
+/* Reading and writing below a directory fd: no symlink followed, writes by the lock. */
+static void test_at(void)
+{
+	const char *dir = tap_tmpdir();
+	struct mlv_buf sub = MLV_BUF_INIT, got = MLV_BUF_INIT;
+	struct mlv_pointer p, q;
+	struct mlv_lock l = MLV_LOCK_INIT;
+	struct stat st;
+	int dfd;
+
+	mlv_pointer_init(&p);
+	mlv_pointer_init(&q);
+	mlv_buf_addf(&sub, "%s/at", dir);
+	ok(!mkdir(sub.ptr, 0777), "make directory");
+	dfd = open(sub.ptr, O_RDONLY | O_DIRECTORY);
+	ok(dfd >= 0, "open directory");
+	ok(!mkdirat(dfd, "d", 0777) && !mkdirat(dfd, "real", 0777), "make d and real");
+	ok(!symlinkat("real", dfd, "link"), "make link -> real");
+
+	is_int(parse(&p, FILE_PTR, strlen(FILE_PTR)), 0, "parse");
+	is_int(mlv_pointer_write_at(dfd, "d/x.mlv", &p), 0, "write_at");
+	ok(fstatat(dfd, "d/x.mlv.lock", &st, 0) < 0, "no lock file left");
+	is_int(mlv_pointer_read_at(&q, dfd, "d/x.mlv"), 0, "read_at");
+	is_int((long long)q.size, 1234, "read_at reads what write_at wrote");
+	is_int(mlv_pointer_read_at(&q, dfd, "d/none.mlv"), MLV_ENOTFOUND, "read_at of a missing file");
+
+	/* Never through a symlinked directory, neither way. */
+	is_int(mlv_pointer_write_at(dfd, "link/x.mlv", &p), MLV_EINVALID, "write_at refuses a link");
+	ok(fstatat(dfd, "real/x.mlv", &st, 0) < 0, "nothing written through the link");
+	ok(!linkat(dfd, "d/x.mlv", dfd, "real/x.mlv", 0), "a pointer in real/");
+	is_int(mlv_pointer_read_at(&q, dfd, "link/x.mlv"), MLV_EINVALID, "read_at refuses a link");
+	ok(strstr(mlv_error_last(), "symbolic link") != NULL, "message says symbolic link");
+	ok(!symlinkat("d/x.mlv", dfd, "y.mlv"), "a pointer file that is a symlink");
+	ok(mlv_pointer_read_at(&q, dfd, "y.mlv") < 0, "read_at refuses a symlinked file");
+
+	/* Writing into a lock the caller holds. */
+	is_int(mlv_lock_acquire(&l, dfd, "d/x.mlv", 0), 0, "take the lock");
+	p.size = 5;
+	is_int(mlv_pointer_write_locked(&l, &p), 0, "write_locked");
+	ok(fstatat(dfd, "d/x.mlv.lock", &st, 0) < 0, "lock released");
+	is_int(mlv_pointer_read_at(&q, dfd, "d/x.mlv"), 0, "read back");
+	is_int((long long)q.size, 5, "write_locked wrote");
+	is_int(mlv_lock_acquire(&l, dfd, "d/x.mlv", 0), 0, "take the lock again");
+	p.size = (uint64_t)INT64_MAX + 1;
+	is_int(mlv_pointer_write_locked(&l, &p), MLV_EINVALID, "write_locked refuses a bad pointer");
+	ok(fstatat(dfd, "d/x.mlv.lock", &st, 0) < 0, "lock released after a refusal");
+	is_int(mlv_pointer_read_at(&q, dfd, "d/x.mlv"), 0, "pointer still readable");
+	is_int((long long)q.size, 5, "pointer unchanged");
+
+	mlv_buf_release(&sub);
+	mlv_buf_release(&got);
+	mlv_pointer_release(&p);
+	mlv_pointer_release(&q);
+	close(dfd);
+}
+
 int main(void)
 {
+	test_conflicts();
+	test_at();
 	test_roundtrip();
 	test_hostile();
 	test_kind();
