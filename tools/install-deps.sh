@@ -27,7 +27,8 @@ build_pkgs=(
 
 # What the test suite runs: git builds the fixture repositories, perl
 # provides prove, zstd/sqlite3 inspect the store, man-db and groff-base
-# render the man pages, util-linux gives mount/flock/etc., strace lets a
+# render the man pages, util-linux gives mount/flock/etc., jq reads --json
+# output, strace lets a
 # test prove that a no-op add opens no data file, and openssl is
 # the keystream behind test-lib's generate_file (it is only "optional" in
 # Debian, so --no-install-recommends systems may lack it).
@@ -41,6 +42,7 @@ test_pkgs=(
 	groff-base
 	util-linux
 	strace
+	jq
 )
 
 # The tools bench/ measures mlv against; large, so only on request.
