@@ -27,11 +27,10 @@ build_pkgs=(
 
 # What the test suite runs: git builds the fixture repositories, perl
 # provides prove, zstd/sqlite3 inspect the store, man-db and groff-base
-# render the man pages, util-linux gives mount/flock/etc., jq reads --json
-# output, strace lets a
-# test prove that a no-op add opens no data file, and openssl is
-# the keystream behind test-lib's generate_file (it is only "optional" in
-# Debian, so --no-install-recommends systems may lack it).
+# render the man pages, util-linux gives mount/flock/etc., strace lets a
+# test prove that a no-op add opens no data file, jq reads --json output,
+# and openssl is the keystream behind test-lib's generate_file (it is only
+# "optional" in Debian, so --no-install-recommends systems may lack it).
 test_pkgs=(
 	git
 	perl
