@@ -210,6 +210,8 @@ int main(int argc, const char **argv)
 	if (c->flags & (NEED_GIT | MAYBE_GIT)) {
 		int h = 0;
 
+		/* Found as git finds it: GIT_DIR, GIT_WORK_TREE, GIT_CEILING_DIRECTORIES. */
+
 		/* Let -h work anywhere, as git does. */
 		for (int k = i + 1; k < argc; k++)
 			if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help") ||
@@ -230,6 +232,21 @@ int main(int argc, const char **argv)
 			mlv_repo_free(ctx.repo);
 			return 128;
 		}
+		/* The store opens (and an old layout moves) once, here; fsck repairs what fails. */
+		if (!h && ctx.repo && (c->flags & NEED_MLV) && strcmp(c->name, "fsck")) {
+			struct mlv_store *s;
+
+			if (mlv_repo_store(&s, ctx.repo) < 0) {
+				fprintf(stderr, "fatal: %s\n", mlv_error_last());
+				if (*mlv_error_last_hint())
+					fprintf(stderr, "hint: %s\n", mlv_error_last_hint());
+				mlv_repo_free(ctx.repo);
+				return 128;
+			}
+		}
+		/* Code outside lib/ still uses paths relative to the top; this goes with it. */
+		if (!h && ctx.repo && chdir(ctx.repo->top) < 0)
+			die("cannot change to '%s': %s", ctx.repo->top, strerror(errno));
 	}
 	ret = c->fn(argc - i, argv + i, &ctx);
 	mlv_repo_free(ctx.repo);

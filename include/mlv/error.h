@@ -49,6 +49,38 @@ int mlv_error_last_code(void);
 
 void mlv_error_clear(void);
 
+/*
+ * An optional hint for the user that goes with the current error (what to
+ * run to fix it, without the "hint: " prefix), e.g. "run 'mlv fsck
+ * --repair'".  Every mlv_error_set() clears it; set it after the error.
+ * mlv_error_last_hint() is "" when there is none.
+ */
+void mlv_error_set_hint(const char *fmt, ...) MLV_PRINTF(1, 2);
+const char *mlv_error_last_hint(void);
+
+/*
+ * First error wins: cleanup code that may fail (and set its own message)
+ * runs between capture and restore, as libgit2's git_error_state_*:
+ *
+ *	done:
+ *		mlv_error_state_capture(&es, ret);
+ *		cleanup();
+ *		return mlv_error_state_restore(&es);
+ *
+ * capture() returns `code` and keeps the message only when `code` is an
+ * error; restore() puts the message back and returns the code (0 when
+ * nothing was captured).
+ */
+#define MLV_ERROR_MSG_MAX 1024
+#define MLV_ERROR_HINT_MAX 256
+struct mlv_error_state {
+	int code;
+	char msg[MLV_ERROR_MSG_MAX];
+	char hint[MLV_ERROR_HINT_MAX];
+};
+int mlv_error_state_capture(struct mlv_error_state *st, int code);
+int mlv_error_state_restore(struct mlv_error_state *st);
+
 #pragma GCC visibility pop
 
 #endif

@@ -7,16 +7,23 @@
 #include "store.h"
 
 /*
- * A git work tree with mlv's state in `<top>/.mlv`:
+ * A git work tree and where mlv keeps its files (mlv-formats(5), LAYOUT):
  *
- *	.mlv/config        git-config syntax, committed
- *	.mlv/.gitignore    keeps index.db, store/ and config.local out of git
- *	.mlv/index.db      SQLite index (objects, packs, stat cache)
- *	.mlv/store/packs/  pack files
+ *	<top>/.mlv/config              git-config syntax, committed
+ *	<top>/.mlv/.gitignore          keeps config.local out of git
+ *	$GIT_COMMON_DIR/mlv/packs/     pack files        } the store, shared by
+ *	$GIT_COMMON_DIR/mlv/index.db   SQLite index      } every linked worktree
+ *	$GIT_DIR/mlv/statcache.db      this worktree's stat cache
+ *	$GIT_DIR/mlv/tmp/              this worktree's temporary files
  *
- * mlv_repo_discover() changes the process's working directory to `top`, as
- * git does; paths handled by libmlv are then relative to the top, and
- * `prefix` says where the user was ("" at the top, else "a/b").
+ * The store is git's business: `git clean -fdx` cannot reach it.  A
+ * repository of the old layout (.mlv/store/packs, .mlv/index.db) is moved
+ * to this one by the first command that opens its store.
+ *
+ * A handle never changes the process's working directory: paths are
+ * opened from `topfd` (work tree) or the git directories, so one process
+ * may hold several repositories or worktrees.  `prefix` says where the
+ * discovery started, relative to `top` ("" at the top or outside it).
  */
 struct git_repository;
 
@@ -24,35 +31,55 @@ struct mlv_repo {
 	struct git_repository *git;
 	char *top;    /* absolute path of the work tree, no trailing '/' */
 	int topfd;    /* the work tree's top directory (O_DIRECTORY); every path is opened from it */
-	char *prefix; /* the original current directory relative to top */
-	char *mlvdir; /* absolute path of .mlv */
-	int initialized; /* .mlv exists */
+	char *prefix; /* the starting directory relative to top */
+	char *mlvdir; /* absolute path of .mlv (committed configuration) */
+	int initialized; /* .mlv or the store exists */
 	int tmpfd;       /* mlv_repo_tmpdir(), -1 until used */
 	dev_t tmpdev;
 	struct mlv_store *store;
+	char *gitdir;    /* $GIT_DIR, absolute (a linked worktree's own directory) */
+	char *commondir; /* $GIT_COMMON_DIR, absolute */
+	char *storedir;  /* $GIT_COMMON_DIR/mlv */
+	char *wtdir;     /* $GIT_DIR/mlv */
+	int gitdirfd;    /* $GIT_DIR (O_DIRECTORY) */
 };
 
 /*
- * Find the git work tree containing the current directory and chdir to
- * its top.  MLV_ENOTFOUND (message with a hint) outside a work tree or in
- * a bare repository.
+ * Find the git work tree as git does: from GIT_DIR, GIT_WORK_TREE,
+ * GIT_COMMON_DIR and the current directory, not climbing into
+ * GIT_CEILING_DIRECTORIES.  MLV_ENOTFOUND outside a work tree or in a
+ * bare repository; MLV_EINVALID when `.mlv` or `.mlv/config` is a symlink.
+ * The current directory is only read (for `prefix`), never changed.
  */
 int mlv_repo_discover(struct mlv_repo **out);
+/* The same for the work tree containing directory `path`, ignoring the environment. */
+int mlv_repo_open(struct mlv_repo **out, const char *path);
 void mlv_repo_free(struct mlv_repo *r);
 
 /*
- * The directory fd (owned by `r`) of mlv's own temporary directory, where
- * data is written before it is renamed into the work tree; created on
- * first use, and files left there by processes that died are removed
- * then.  `dev` is its st_dev: a rename works only within one file system.
+ * The directory fd (owned by `r`) of mlv's own temporary directory,
+ * $GIT_DIR/mlv/tmp, where data is written before it is renamed into the
+ * work tree; created on first use, and files left there by processes that
+ * died are removed then.  `dev` is its st_dev: a rename works only within
+ * one file system (a linked worktree or a separate git directory may live
+ * on another: then write beside the target, mlv/tempfile.h).
  */
 int mlv_repo_tmpdir(struct mlv_repo *r, int *fd, dev_t *dev);
 
-/* Create .mlv (config, .gitignore, store, index).  Harmless when it exists. */
+/*
+ * Create .mlv (config, .gitignore) and the store.  Harmless when they
+ * exist; moves an old layout.  `created` (nullable): something was new.
+ */
 int mlv_repo_init(struct mlv_repo *r, int *created);
 
-/* The store, opened on first use.  MLV_ENOTFOUND (with hint) if not initialised. */
+/*
+ * The store, opened on first use (after moving an old layout).
+ * MLV_ENOTFOUND (with hint) if not initialised; MLV_ECORRUPT with the hint
+ * "run 'mlv fsck --repair'" (mlv_error_last_hint()) for a damaged index.
+ * The _ext form passes `flags` (MLV_STORE_REBUILD) to mlv_store_open_ext().
+ */
 int mlv_repo_store(struct mlv_store **out, struct mlv_repo *r);
+int mlv_repo_store_ext(struct mlv_store **out, struct mlv_repo *r, unsigned flags);
 
 /*
  * 1 when git tracks `path` (or, with `prefix_match`, anything below

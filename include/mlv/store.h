@@ -10,8 +10,14 @@
 #include "oid.h"
 
 /*
- * The content-addressed store: pack files under <mlvdir>/store/packs and
- * the SQLite index <mlvdir>/index.db.  See mlv-formats(5).
+ * The content-addressed store (mlv-formats(5)), in git's own directory:
+ *
+ *	$GIT_COMMON_DIR/mlv/packs/         pack files      shared by every
+ *	$GIT_COMMON_DIR/mlv/index.db       SQLite index    linked worktree
+ *	$GIT_DIR/mlv/statcache.db          the stat cache of one worktree
+ *
+ * No file or directory of the store is ever opened through a symlink: one
+ * there is an error naming it.
  *
  * Object types.  A blob (a file's content) is stored either as a single
  * chunk (blob id == chunk id) or, when it has more than one chunk, as a
@@ -34,12 +40,31 @@ enum mlv_object_type {
 struct mlv_store;
 
 /*
- * Open the store in `mlvdir` (the .mlv directory), creating index.db and
- * store/packs if missing.  The index is SQLite in WAL mode with a busy
- * timeout, so several processes may open one store at once.
+ * Open the store in `dir` (packs/ and index.db, created if missing) with
+ * the stat cache in `wtdir` (NULL: `dir`; it must exist).  The index is
+ * SQLite in WAL mode with a busy timeout, so several processes may open
+ * one store at once.
+ *
+ * A damaged index.db (garbage, truncated, or empty while packs exist) is
+ * MLV_ECORRUPT naming it, with the hint "run 'mlv fsck --repair'"
+ * (mlv_error_last_hint()).  With MLV_STORE_REBUILD it is moved aside
+ * instead (mlv_store_index_moved_aside() says where) and an empty index
+ * is opened, for mlv_store_fsck() with `repair` to fill from the packs.
  */
-int mlv_store_open(struct mlv_store **out, const char *mlvdir);
+#define MLV_STORE_REBUILD 1u
+int mlv_store_open(struct mlv_store **out, const char *dir);
+int mlv_store_open_ext(struct mlv_store **out, const char *dir, const char *wtdir,
+		       unsigned flags);
 void mlv_store_free(struct mlv_store *s);
+
+/*
+ * For messages: the index's path; where a damaged one was moved (NULL:
+ * none); whether MLV_STORE_REBUILD started it afresh (damaged, or empty
+ * while packs exist), so that only mlv_store_fsck() with `repair` fills it.
+ */
+const char *mlv_store_index_path(struct mlv_store *s);
+const char *mlv_store_index_moved_aside(struct mlv_store *s);
+int mlv_store_index_rebuilding(struct mlv_store *s);
 
 const char *mlv_store_name(struct mlv_store *s, enum mlv_object_type t);
 
@@ -57,8 +82,33 @@ int mlv_store_has(struct mlv_store *s, const struct mlv_oid *id);
  * 1 when blob `id` can be read in full: a chunk, or a recipe whose chunks
  * are all present (after a repair, a recipe may have lost a chunk).
  * 0 when not, <0 on error.
+ *
+ * This is the stat cache's fast path (a file the cache vouches for is not
+ * read again), so it stays cheap and still honest: an object whose pack
+ * file is no longer the file that was indexed (its size or mtime differ
+ * from the signature recorded in the packs table) is read and verified in
+ * full first, and a copy that fails counts as absent (0), so that add
+ * stores the data again.  Packs are never rewritten in place, so the
+ * check costs one fstatat() per pack per process.  When it returns 0,
+ * mlv_error_last() says why (the missing chunk, or the pack at fault).
  */
 int mlv_store_has_blob(struct mlv_store *s, const struct mlv_oid *id);
+/*
+ * The same check with the reason as the result: 0 when blob `id` can be
+ * read in full; MLV_ENOTFOUND (the object or one of its chunks is not
+ * indexed), MLV_ECORRUPT (a changed pack's copy fails verification,
+ * naming object and pack) or MLV_EINVALID (not a blob), with a message.
+ * For planners that must say why (checkout).
+ */
+int mlv_store_check_blob(struct mlv_store *s, const struct mlv_oid *id);
+
+/*
+ * Read all of blob `id` and check every hash: each chunk against its id,
+ * the whole content against `id`.  0 when intact; MLV_ECORRUPT or
+ * MLV_ENOTFOUND with a message naming the object (and pack).  For
+ * commands about to delete data (rm): the store must hold a good copy.
+ */
+int mlv_store_verify_blob(struct mlv_store *s, const struct mlv_oid *id);
 
 /* MLV_ENOTFOUND if absent. */
 int mlv_store_info(struct mlv_store *s, const struct mlv_oid *id, struct mlv_object_info *out);
@@ -92,7 +142,12 @@ int mlv_store_read_blob(struct mlv_store *s, const struct mlv_oid *id, mlv_sink_
  * on commit, seals it (index + checksum), fsyncs it, renames it into place
  * and only then records its objects in the index in one transaction.
  * Objects already in the store (or already written by this writer) are not
- * written twice.  Until commit returns 0 nothing written is visible to
+ * written twice, but the stored copy is compared with the data first
+ * (read, decompressed, compared byte for byte): a copy that differs or
+ * cannot be read is written again and its index row moves to the new
+ * record.  A reused object's used_ns (the objects table) is set to the
+ * time of the commit, in the commit's transaction: gc's grace period
+ * counts from there.  Until commit returns 0 nothing written is visible to
  * other processes, and a crash leaves only a temporary file that fsck
  * removes.
  *
@@ -136,7 +191,8 @@ uint64_t mlv_store_writer_bytes_written(struct mlv_store_writer *w);
 int mlv_blob_hash_fd(struct mlv_oid *out, uint64_t *size_out, int fd, const char *path_for_errors);
 
 /*
- * The worktree stat cache.  An entry says that the file at `path` (relative
+ * The worktree stat cache ($GIT_DIR/mlv/statcache.db: each linked
+ * worktree has its own).  An entry says that the file at `path` (relative
  * to the top of the work tree) had content `id` when it had these stat
  * fields.  mlv_statcache_lookup() applies the racy-timestamp rule: an entry
  * whose mtime is not older than the moment it was recorded is not trusted.
@@ -212,7 +268,33 @@ struct mlv_tree_entry;
 int mlv_tree_load(struct mlv_store *s, const struct mlv_oid *id, const char *what,
 		  struct mlv_tree *out);
 
-/* Walk a stored tree recursively: `fn` gets each file's path below `base`. */
+/*
+ * Trees come from other people: work on them is bounded.  A tree deeper
+ * than MLV_TREE_DEPTH_MAX levels, a tree object with more than
+ * MLV_TREE_ENTRIES_MAX entries, or a walk that would visit more than
+ * MLV_TREE_VISIT_MAX entries (a subtree shared by several entries counts
+ * each time it is reached) is MLV_EINVALID naming the tree.
+ */
+#define MLV_TREE_DEPTH_MAX 1024u
+#define MLV_TREE_VISIT_MAX (1ull << 28)
+
+/*
+ * Count what a walk of tree `id` would visit without walking it: each
+ * distinct subtree is read once and its counts remembered, so a small
+ * object naming 2^41 files (a DAG of shared subtrees) fails at once.
+ * `files_out` (nullable) receives the number of non-directory entries.
+ * MLV_EINVALID "tree <what> (<id>) holds more than <limit> entries" when
+ * the entries visited (files and directories) exceed `limit`; the depth
+ * limit applies too.  `what` names the tree in messages (its path).
+ */
+int mlv_tree_count(struct mlv_store *s, const struct mlv_oid *id, const char *what,
+		   uint64_t limit, uint64_t *files_out);
+
+/*
+ * Walk a stored tree recursively: `fn` gets each file's path below `base`.
+ * The tree is counted first (mlv_tree_count() with MLV_TREE_VISIT_MAX),
+ * so a hostile tree fails before `fn` is called at all.
+ */
 typedef int (*mlv_tree_walk_fn)(void *ctx, const char *path, const struct mlv_tree_entry *e);
 int mlv_tree_walk(struct mlv_store *s, const struct mlv_oid *tree, const char *base,
 		  mlv_tree_walk_fn fn, void *ctx);

@@ -23,6 +23,12 @@
 #define MLV_MODE_LINK 0120000u
 #define MLV_MODE_DIR  0040000u
 
+/*
+ * Most entries one tree object may hold: parsing and encoding refuse more
+ * (MLV_EINVALID).  Walks have their own limits (mlv/store.h).
+ */
+#define MLV_TREE_ENTRIES_MAX (1u << 22)
+
 
 struct mlv_tree_entry {
 	char *name;
@@ -51,8 +57,8 @@ void mlv_tree_sort(struct mlv_tree *t);
  */
 int mlv_tree_encode(struct mlv_buf *out, const struct mlv_tree *t);
 /*
- * Parse an encoded tree strictly: header, known modes, sizes without
- * leading zeros that fit in 63 bits, names valid and strictly increasing
+ * Parse an encoded tree strictly: header, at most MLV_TREE_ENTRIES_MAX
+ * entries, known modes, sizes without leading zeros that fit in 63 bits, names valid and strictly increasing
  * (so no duplicates), each id complete, nothing after the last entry.
  * `what` names the object in messages ("corrupt tree <what>: entry 3 at
  * offset 120: invalid name").  `out` must be initialised; its previous

@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,9 +43,14 @@ struct fsck {
 	void *ctx;
 	struct mlv_fsck_stats st;
 	struct row *rows;
-	size_t nrows;
+	size_t nrows, ralloc;
 	struct prow *packs;
-	size_t npacks;
+	size_t npacks, palloc;
+	struct mlv_oid *bad;   /* objects reported corrupt or missing, sorted before use */
+	size_t nbad, bad_alloc;
+	char **intact; /* packs verified in full: their rows may be restored */
+	size_t nintact, intact_alloc;
+	int index_bad;
 	struct mlv_pack_reader rd;
 	struct mlv_buf buf;
 };
@@ -65,6 +71,17 @@ static void problem(struct fsck *f, const char *kind, const char *what, const ch
 		f->report(f->ctx, kind, what, detail);
 }
 
+static void note_bad(struct fsck *f, const struct mlv_oid *id)
+{
+	MLV_ALLOC_GROW(f->bad, f->nbad + 1, f->bad_alloc);
+	f->bad[f->nbad++] = *id;
+}
+
+static int oid_cmp_v(const void *a, const void *b)
+{
+	return mlv_oid_cmp(a, b);
+}
+
 static int row_cmp(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
@@ -74,49 +91,45 @@ static int row_cmp(const void *a, const void *b)
 	return mlv_oid_cmp(&x->id, &y->id);
 }
 
+static int load_pack(void *ctx, const struct mlv_index_pack *ip)
+{
+	struct fsck *f = ctx;
+	struct prow *p;
+
+	MLV_ALLOC_GROW(f->packs, f->npacks + 1, f->palloc);
+	p = &f->packs[f->npacks++];
+	p->id = ip->id;
+	snprintf(p->name, sizeof(p->name), "%s", ip->name);
+	p->size = ip->size;
+	p->on_disk = 0;
+	return 0;
+}
+
+static int load_row(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e)
+{
+	struct fsck *f = ctx;
+	struct row *r;
+
+	MLV_ALLOC_GROW(f->rows, f->nrows + 1, f->ralloc);
+	r = &f->rows[f->nrows++];
+	r->id = e->id;
+	r->pack = pack_id;
+	r->offset = e->offset;
+	r->stored_len = e->stored_len;
+	r->raw_len = e->raw_len;
+	r->type = e->type;
+	r->comp = e->comp;
+	return 0;
+}
+
 static int load_index(struct fsck *f)
 {
-	struct mlv_index *ix = f->s->ix;
-	size_t alloc = 0, palloc = 0;
-	sqlite3_stmt *st;
-	int rc;
+	int ret;
 
-	if (!(st = mlv_index_stmt(ix, MLV_SQL_PACK_ALL)))
-		return mlv_error_last_code();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct prow *p;
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-
-		MLV_ALLOC_GROW(f->packs, f->npacks + 1, palloc);
-		p = &f->packs[f->npacks++];
-		p->id = sqlite3_column_int64(st, 0);
-		snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
-		p->size = (uint64_t)sqlite3_column_int64(st, 2);
-		p->on_disk = 0;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return mlv_index_error(ix, rc, "cannot list packs");
-	if (!(st = mlv_index_stmt(ix, MLV_SQL_OBJ_ALL)))
-		return mlv_error_last_code();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct row *r;
-
-		if (sqlite3_column_bytes(st, 0) != MLV_OID_RAWSZ)
-			continue;
-		MLV_ALLOC_GROW(f->rows, f->nrows + 1, alloc);
-		r = &f->rows[f->nrows++];
-		memcpy(r->id.id, sqlite3_column_blob(st, 0), MLV_OID_RAWSZ);
-		r->pack = sqlite3_column_int64(st, 1);
-		r->offset = (uint64_t)sqlite3_column_int64(st, 2);
-		r->stored_len = (uint64_t)sqlite3_column_int64(st, 3);
-		r->raw_len = (uint64_t)sqlite3_column_int64(st, 4);
-		r->type = sqlite3_column_int(st, 5);
-		r->comp = sqlite3_column_int(st, 6);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return mlv_index_error(ix, rc, "cannot list objects");
+	f->npacks = f->nrows = 0;
+	if ((ret = mlv_index_for_each_pack(f->s->ix, load_pack, f)) ||
+	    (ret = mlv_index_for_each_object(f->s->ix, load_row, f)))
+		return ret;
 	if (f->nrows)
 		qsort(f->rows, f->nrows, sizeof(*f->rows), row_cmp);
 	return 0;
@@ -149,34 +162,49 @@ static void rows_of(struct fsck *f, int64_t id, size_t *begin, size_t *end)
 	*end = lo;
 }
 
+static void quick_problem(void *ctx, const char *msg)
+{
+	struct fsck *f = ctx;
+
+	f->index_bad = 1;
+	problem(f, "index", f->s->dbpath, "%s", msg);
+}
+
+/*
+ * A damaged index is moved aside and started again empty: every pack is
+ * then an orphan, verified and indexed from its own index below.
+ */
 static int check_quick(struct fsck *f)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(f->s->ix->db, "PRAGMA quick_check", -1, &st, NULL);
+	int ret = mlv_index_quick_check(f->s->ix, quick_problem, f);
 
-	if (rc != SQLITE_OK)
-		return mlv_index_error(f->s->ix, rc, "cannot check");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *msg = (const char *)sqlite3_column_text(st, 0);
+	if (ret || !f->index_bad || !f->repair)
+		return ret;
+	if ((ret = mlv_store_index_reset(f->s)))
+		return ret;
+	f->st.repaired += f->st.problems;
+	if (f->report) {
+		char detail[PATH_MAX + 64];
 
-		if (msg && strcmp(msg, "ok"))
-			problem(f, "index", f->s->dbpath, "%s", msg);
+		snprintf(detail, sizeof(detail), "moved aside to '%s', rebuilt from the packs",
+			 mlv_store_index_moved_aside(f->s));
+		f->report(f->ctx, "repaired", f->s->dbpath, detail);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		problem(f, "index", f->s->dbpath, "quick_check failed: %s",
-			sqlite3_errmsg(f->s->ix->db));
 	return 0;
 }
 
-/* Index a sealed, published pack's entries (a transaction is open). */
-static int index_entries(struct fsck *f, const char *name, uint64_t size,
+/*
+ * Index a verified pack's entries (a transaction is open).  An object
+ * already indexed elsewhere keeps its row: a row only moves when its own
+ * copy is found bad (and then that pack is salvaged).
+ */
+static int index_entries(struct fsck *f, const char *name, uint64_t size, int64_t mtime_ns,
 			 const struct mlv_pack_entry *e, size_t nr)
 {
 	int64_t pack_id;
 	int ret;
 
-	if ((ret = mlv_index_add_pack(f->s->ix, name, size, nr, &pack_id)))
+	if ((ret = mlv_index_add_pack(f->s->ix, name, size, nr, mtime_ns, &pack_id)))
 		return ret;
 	for (size_t i = 0; i < nr; i++)
 		if ((ret = mlv_index_add_object(f->s->ix, pack_id, &e[i])))
@@ -186,39 +214,27 @@ static int index_entries(struct fsck *f, const char *name, uint64_t size,
 
 static int delete_pack_rows(struct fsck *f, int64_t pack_id)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!(st = mlv_index_stmt(f->s->ix, MLV_SQL_OBJ_DELETE_PACK)))
-		return mlv_error_last_code();
-	sqlite3_bind_int64(st, 1, pack_id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return mlv_index_error(f->s->ix, rc, "cannot delete rows");
-	if (!(st = mlv_index_stmt(f->s->ix, MLV_SQL_PACK_DELETE)))
-		return mlv_error_last_code();
-	sqlite3_bind_int64(st, 1, pack_id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return mlv_index_error(f->s->ix, rc, "cannot delete pack row");
-	return 0;
+	return mlv_index_delete_pack(f->s->ix, pack_id);
 }
 
 static int delete_row(struct fsck *f, const struct row *r)
 {
-	sqlite3_stmt *st;
-	int rc;
+	return mlv_index_delete_object_at(f->s->ix, &r->id, r->pack);
+}
 
-	if (!(st = mlv_index_stmt(f->s->ix, MLV_SQL_OBJ_DELETE_AT)))
-		return mlv_error_last_code();
-	sqlite3_bind_blob(st, 1, r->id.id, MLV_OID_RAWSZ, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, r->pack);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return mlv_index_error(f->s->ix, rc, "cannot delete row");
+static int64_t pack_mtime(struct fsck *f, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(f->s->packfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	return mlv_store_mtime_ns(&st);
+}
+
+static int fsync_packs(struct fsck *f)
+{
+	if (fsync(f->s->packfd) < 0)
+		return mlv_error_set_errno(MLV_EIO, "cannot fsync '%s'", f->s->packdir);
 	return 0;
 }
 
@@ -236,7 +252,7 @@ static int salvage(struct fsck *f, const struct mlv_pack_file *pf, const struct 
 	size_t saved = 0, lost = 0;
 	int ret = 0;
 
-	if ((ret = mlv_pack_writer_open(&pw, f->s->packdir)))
+	if ((ret = mlv_pack_writer_open(&pw, f->s->packfd, f->s->packdir)))
 		return ret;
 	while (off < stop && stop - off >= MLV_PACK_REC_HDR_SIZE) {
 		struct mlv_pack_entry e;
@@ -266,7 +282,7 @@ static int salvage(struct fsck *f, const struct mlv_pack_file *pf, const struct 
 		off += MLV_PACK_REC_HDR_SIZE + e.stored_len;
 	}
 	if (saved && ((ret = mlv_pack_writer_seal(pw)) || (ret = mlv_pack_writer_publish(pw, name)) ||
-		      (ret = mlv_fsync_dir(f->s->packdir))))
+		      (ret = fsync_packs(f))))
 		goto done;
 	if (row)
 		rows_of(f, row->id, &rb, &re);
@@ -290,16 +306,17 @@ static int salvage(struct fsck *f, const struct mlv_pack_file *pf, const struct 
 		size_t nr;
 
 		e = mlv_pack_writer_entries(pw, &nr);
-		if ((ret = index_entries(f, name, mlv_pack_writer_size(pw), e, nr)))
+		if ((ret = index_entries(f, name, mlv_pack_writer_size(pw),
+					 mlv_pack_writer_mtime_ns(pw), e, nr)))
 			goto rollback;
 	}
 	if ((ret = mlv_index_commit(f->s->ix)))
 		goto rollback;
 	path = mlv_xstrfmt("%s/%s", f->s->packdir, pf->name);
-	if (unlink(path) < 0)
+	if (unlinkat(f->s->packfd, pf->name, 0) < 0)
 		ret = mlv_error_set_errno(MLV_EIO, "cannot remove '%s'", path);
 	else
-		ret = mlv_fsync_dir(f->s->packdir);
+		ret = fsync_packs(f);
 	goto done;
 rollback:
 	mlv_index_rollback(f->s->ix);
@@ -358,6 +375,7 @@ static size_t verify_records(struct fsck *f, const struct mlv_pack_file *pf,
 		if (mlv_pack_read_record(&f->rd, pf, e[i].offset, &e[i].id, mlv_pack_type_max(e[i].type),
 					 &f->buf, &h)) {
 			problem(f, "corrupt", what, "%s", mlv_error_last());
+			note_bad(f, &e[i].id);
 			bad++;
 			continue;
 		}
@@ -391,6 +409,7 @@ static size_t verify_records(struct fsck *f, const struct mlv_pack_file *pf,
 				if (r <= 0) {
 					problem(f, "missing", mlv_oid_hex(&cid),
 						"chunk %zu of blob %s is not in the store", k, what);
+					note_bad(f, &e[i].id);
 				} else if (obj.type != MLV_OBJ_CHUNK || obj.raw_len != len) {
 					problem(f, "corrupt", what,
 						"pack '%s': recipe entry %zu (%s) does not match the stored chunk",
@@ -404,25 +423,18 @@ static size_t verify_records(struct fsck *f, const struct mlv_pack_file *pf,
 
 static int check_pack(struct fsck *f, const char *name)
 {
-	struct mlv_pack_file pf;
+	struct mlv_pack_file pf = { .fd = -1 };
 	struct mlv_pack_entry *e = NULL;
 	struct prow *row = find_pack_row(f, name);
 	struct mlv_oid sum;
 	size_t nr = 0, bad = 0, b, end;
-	char *path = mlv_xstrfmt("%s/%s", f->s->packdir, name);
-	struct stat st;
 	uint64_t p0 = f->st.problems;
 	int ret = 0, damaged = 0;
 
 	if (row)
 		row->on_disk = 1;
-	pf.fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pf.fd < 0 || fstat(pf.fd, &st) < 0) {
-		ret = mlv_error_set_errno(MLV_EIO, "cannot open pack '%s'", path);
+	if ((ret = mlv_store_pack_open(f->s, name, &pf)))
 		goto done;
-	}
-	pf.size = (uint64_t)st.st_size;
-	snprintf(pf.name, sizeof(pf.name), "%s", name);
 	f->st.packs++;
 
 	if (mlv_pack_read_index(&pf, &e, &nr, &sum)) {
@@ -437,6 +449,10 @@ static int check_pack(struct fsck *f, const char *name)
 		bad = verify_records(f, &pf, e, nr);
 		if (bad)
 			damaged = 1;
+		else if (f->st.problems == p0) {
+			MLV_ALLOC_GROW(f->intact, f->nintact + 1, f->intact_alloc);
+			f->intact[f->nintact++] = mlv_strdup(name);
+		}
 	}
 
 	/* Index rows of this pack must point at its records. */
@@ -464,19 +480,13 @@ static int check_pack(struct fsck *f, const char *name)
 			}
 		}
 		/*
-		 * An intact pack's own index is the truth: rows dropped above
-		 * (or lost some other way) come back from it.
+		 * Every record read back intact: the file is what was indexed,
+		 * whatever its mtime says now (see mlv_store_has_blob()).
 		 */
-		if (f->repair && !damaged && e) {
-			if ((ret = mlv_index_begin(f->s->ix)))
-				goto done;
-			for (size_t i = 0; i < nr && !ret; i++)
-				ret = mlv_index_add_object(f->s->ix, row->id, &e[i]);
-			if (ret || (ret = mlv_index_commit(f->s->ix))) {
-				mlv_index_rollback(f->s->ix);
-				goto done;
-			}
-		}
+		if (!damaged && f->st.problems == p0 &&
+		    (ret = mlv_index_set_pack_signature(f->s->ix, row->id, pf.size,
+							pack_mtime(f, name))))
+			goto done;
 	}
 
 	if (damaged && f->repair) {
@@ -502,10 +512,10 @@ static int check_pack(struct fsck *f, const char *name)
 		}
 	} else if (!row && !damaged) {
 		problem(f, "orphan", name, "pack '%s' is not in the index", name);
-		if (f->repair && e) {
+		if (f->repair && e && f->st.problems == p0 + 1) {
 			if ((ret = mlv_index_begin(f->s->ix)))
 				goto done;
-			if ((ret = index_entries(f, name, pf.size, e, nr)) ||
+			if ((ret = index_entries(f, name, pf.size, pack_mtime(f, name), e, nr)) ||
 			    (ret = mlv_index_commit(f->s->ix))) {
 				mlv_index_rollback(f->s->ix);
 				goto done;
@@ -517,34 +527,123 @@ done:
 	if (pf.fd >= 0)
 		close(pf.fd);
 	free(e);
-	free(path);
+	return ret;
+}
+
+/*
+ * Rows lost to a salvage or a dangling-row repair come back from the
+ * packs that were verified in full, without moving any existing row.
+ */
+static int refill_rows(struct fsck *f)
+{
+	struct mlv_error_state es;
+	int ret;
+
+	if (!f->nintact)
+		return 0;
+	if ((ret = mlv_index_begin(f->s->ix)))
+		return ret;
+	for (size_t i = 0; i < f->nintact && !ret; i++) {
+		struct mlv_pack_file pf = { .fd = -1 };
+		struct mlv_pack_entry *e = NULL;
+		size_t nr = 0;
+
+		if (!(ret = mlv_store_pack_open(f->s, f->intact[i], &pf)) &&
+		    !(ret = mlv_pack_read_index(&pf, &e, &nr, NULL)))
+			ret = index_entries(f, f->intact[i], pf.size, pack_mtime(f, f->intact[i]), e,
+					    nr);
+		if (pf.fd >= 0)
+			close(pf.fd);
+		free(e);
+	}
+	if (!ret)
+		ret = mlv_index_commit(f->s->ix);
+	mlv_error_state_capture(&es, ret);
+	if (ret)
+		mlv_index_rollback(f->s->ix);
+	return mlv_error_state_restore(&es);
+}
+
+static int collect_recipe(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e)
+{
+	struct fsck *f = ctx;
+
+	if (e->type == MLV_OBJ_RECIPE)
+		load_row(f, pack_id, e);
+	return 0;
+}
+
+/*
+ * A recipe's chunks may each be intact and still reassemble to something
+ * else than the blob it stands for: read every recipe's blob in full
+ * (those with a chunk already reported bad are not reported twice).  A
+ * recipe that lies is dropped by a repair: add stores the blob again.
+ */
+static int check_recipes(struct fsck *f)
+{
+	struct mlv_buf rec = MLV_BUF_INIT;
+	int ret = 0;
+
+	f->nrows = 0;
+	mlv_store_pack_close_all(f->s);
+	if (f->nbad)
+		qsort(f->bad, f->nbad, sizeof(*f->bad), oid_cmp_v);
+	if ((ret = mlv_index_for_each_object(f->s->ix, collect_recipe, f)))
+		return ret;
+	for (size_t i = 0; i < f->nrows; i++) {
+		const struct row *r = &f->rows[i];
+		char what[MLV_OID_HEXSZ + 1];
+		int known = f->nbad && bsearch(&r->id, f->bad, f->nbad, sizeof(*f->bad), oid_cmp_v);
+
+		if (!known && !mlv_store_read(f->s, &r->id, &rec, NULL, MLV_OBJECT_META_MAX)) {
+			const unsigned char *p = (const unsigned char *)rec.ptr + MLV_RECIPE_MAGIC_LEN;
+			size_t n = (rec.len - MLV_RECIPE_MAGIC_LEN) / MLV_RECIPE_ENTRY_SIZE;
+
+			for (size_t k = 0; k < n && !known && f->nbad; k++, p += MLV_RECIPE_ENTRY_SIZE)
+				known = !!bsearch(p + 8, f->bad, f->nbad, sizeof(*f->bad), oid_cmp_v);
+		}
+		mlv_error_clear();
+		if (known)
+			continue;
+		ret = mlv_store_verify_blob(f->s, &r->id);
+		if (ret == MLV_EIO)
+			break;
+		if (!ret)
+			continue;
+		snprintf(what, sizeof(what), "%s", mlv_oid_hex(&r->id));
+		problem(f, ret == MLV_ENOTFOUND ? "missing" : "corrupt", what, "%s",
+			mlv_error_last());
+		mlv_error_clear();
+		ret = 0;
+		if (f->repair) {
+			if ((ret = delete_row(f, r)))
+				break;
+			f->st.repaired++;
+		}
+	}
+	mlv_buf_release(&rec);
 	return ret;
 }
 
 static int check_temp(struct fsck *f, const char *name)
 {
-	char *path = mlv_xstrfmt("%s/%s", f->s->packdir, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ret = 0;
+	int fd = openat(f->s->packfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ret = 0;
 
-	if (fd < 0) {
-		free(path);
+	if (fd < 0)
 		return 0;
-	}
 	/* A writer holds its temporary pack locked: that one is in use. */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		close(fd);
-		free(path);
 		return 0;
 	}
 	problem(f, "temp", name, "temporary pack left by an interrupted writer");
 	if (f->repair) {
-		if (unlink(path) < 0)
-			ret = mlv_error_set_errno(MLV_EIO, "cannot remove '%s'", path);
+		if (unlinkat(f->s->packfd, name, 0) < 0)
+			ret = mlv_error_set_errno(MLV_EIO, "cannot remove '%s/%s'", f->s->packdir, name);
 		else
 			f->st.repaired++;
 	}
 	close(fd);
-	free(path);
 	return ret;
 }
 
@@ -579,9 +678,17 @@ int mlv_store_fsck(struct mlv_store *s, int repair, mlv_fsck_report_fn report, v
 	if ((ret = check_quick(&f)) || (ret = load_index(&f)))
 		goto done;
 
-	if (!(d = opendir(s->packdir))) {
-		ret = mlv_error_set_errno(MLV_EIO, "cannot open '%s'", s->packdir);
-		goto done;
+	{
+		int fd = dup(s->packfd);
+
+		if (fd < 0 || !(d = fdopendir(fd))) {
+			ret = mlv_error_set_errno(MLV_EIO, "cannot open '%s'", s->packdir);
+			if (fd >= 0)
+				close(fd);
+			goto done;
+		}
+		/* The dup shares the offset: start from the first entry. */
+		rewinddir(d);
 	}
 	while ((de = readdir(d))) {
 		MLV_ALLOC_GROW(names, nnames + 1, alloc);
@@ -636,6 +743,8 @@ int mlv_store_fsck(struct mlv_store *s, int repair, mlv_fsck_report_fn report, v
 			f.st.repaired++;
 		}
 	}
+	if ((repair && (ret = refill_rows(&f))) || (ret = check_recipes(&f)))
+		goto done;
 	ret = (int)(f.st.problems - f.st.repaired);
 	if (ret < 0)
 		ret = 0;
@@ -647,6 +756,10 @@ done:
 	free(names);
 	free(f.rows);
 	free(f.packs);
+	free(f.bad);
+	for (size_t i = 0; i < f.nintact; i++)
+		free(f.intact[i]);
+	free(f.intact);
 	mlv_pack_reader_release(&f.rd);
 	mlv_buf_release(&f.buf);
 	return ret;

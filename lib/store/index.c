@@ -8,40 +8,51 @@
 #include "mlv/store.h"
 #include "store/index.h"
 
-static const char *const sql_text[MLV_SQL__COUNT] = {
-	[MLV_SQL_OBJ_LOOKUP] =
-		"SELECT o.pack, p.name, o.offset, o.stored_len, o.raw_len, o.type, o.comp"
+enum {
+	SQL_OBJ_LOOKUP,
+	SQL_OBJ_HAS,
+	SQL_OBJ_INSERT,
+	SQL_OBJ_MOVE,
+	SQL_OBJ_TOUCH,
+	SQL_OBJ_PREFIX,
+	SQL_OBJ_ALL,
+	SQL_OBJ_DELETE_AT,
+	SQL_OBJ_DELETE_PACK,
+	SQL_PACK_INSERT,
+	SQL_PACK_ID,
+	SQL_PACK_ALL,
+	SQL_PACK_DELETE,
+	SQL_PACK_SIGNATURE,
+	SQL__COUNT
+};
+
+static const char *const sql_text[SQL__COUNT] = {
+	[SQL_OBJ_LOOKUP] =
+		"SELECT o.pack, p.name, o.offset, o.stored_len, o.raw_len, o.type, o.comp,"
+		" p.added_ns, p.mtime_ns, p.size"
 		" FROM objects o LEFT JOIN packs p ON p.id = o.pack WHERE o.oid = ?1",
-	[MLV_SQL_OBJ_HAS] = "SELECT 1 FROM objects WHERE oid = ?1",
-	[MLV_SQL_OBJ_INSERT] =
-		"INSERT OR REPLACE INTO objects (oid, pack, offset, stored_len, raw_len, type, comp)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[MLV_SQL_OBJ_PREFIX] = "SELECT oid FROM objects WHERE oid >= ?1 AND oid <= ?2 LIMIT 2",
-	[MLV_SQL_OBJ_DELETE] = "DELETE FROM objects WHERE oid = ?1",
-	[MLV_SQL_OBJ_ALL] =
+	[SQL_OBJ_HAS] = "SELECT 1 FROM objects WHERE oid = ?1",
+	[SQL_OBJ_INSERT] =
+		"INSERT OR IGNORE INTO objects"
+		" (oid, pack, offset, stored_len, raw_len, type, comp, used_ns)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[SQL_OBJ_MOVE] =
+		"INSERT OR REPLACE INTO objects"
+		" (oid, pack, offset, stored_len, raw_len, type, comp, used_ns)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[SQL_OBJ_TOUCH] = "UPDATE objects SET used_ns = ?2 WHERE oid = ?1 AND used_ns < ?2",
+	[SQL_OBJ_PREFIX] = "SELECT oid FROM objects WHERE oid >= ?1 AND oid <= ?2 LIMIT 2",
+	[SQL_OBJ_ALL] =
 		"SELECT oid, pack, offset, stored_len, raw_len, type, comp FROM objects",
-	[MLV_SQL_PACK_INSERT] =
-		"INSERT OR IGNORE INTO packs (name, size, objects, added_ns) VALUES (?1, ?2, ?3, ?4)",
-	[MLV_SQL_PACK_ID] = "SELECT id FROM packs WHERE name = ?1",
-	[MLV_SQL_PACK_ALL] = "SELECT id, name, size FROM packs ORDER BY id",
-	[MLV_SQL_PACK_DELETE] = "DELETE FROM packs WHERE id = ?1",
-	[MLV_SQL_OBJ_DELETE_PACK] = "DELETE FROM objects WHERE pack = ?1",
-	[MLV_SQL_OBJ_DELETE_AT] = "DELETE FROM objects WHERE oid = ?1 AND pack = ?2",
-	[MLV_SQL_STAT_LOOKUP] =
-		"SELECT size, mtime_ns, ctime_ns, ino, dev, mode, oid, recorded_ns"
-		" FROM statcache WHERE path = ?1",
-	[MLV_SQL_STAT_PUT] =
-		"INSERT OR REPLACE INTO statcache"
-		" (path, size, mtime_ns, ctime_ns, ino, dev, mode, oid, recorded_ns)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	[MLV_SQL_STAT_DELETE] =
-		"DELETE FROM statcache WHERE path = ?1 OR (path > ?2 AND path < ?3)",
-	[MLV_SQL_STAT_PREFIX] =
-		"SELECT path, size, mtime_ns, ctime_ns, ino, dev, mode, oid, recorded_ns"
-		" FROM statcache WHERE ?1 = '' OR (path >= ?1 AND path < ?2) ORDER BY path",
-	[MLV_SQL_STAT_RENAME] =
-		"UPDATE OR REPLACE statcache SET path = ?4 || substr(path, ?5)"
-		" WHERE path = ?1 OR (path > ?2 AND path < ?3)",
+	[SQL_OBJ_DELETE_AT] = "DELETE FROM objects WHERE oid = ?1 AND pack = ?2",
+	[SQL_OBJ_DELETE_PACK] = "DELETE FROM objects WHERE pack = ?1",
+	[SQL_PACK_INSERT] =
+		"INSERT OR IGNORE INTO packs (name, size, objects, added_ns, mtime_ns)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_PACK_ID] = "SELECT id FROM packs WHERE name = ?1",
+	[SQL_PACK_ALL] = "SELECT id, name, size FROM packs ORDER BY id",
+	[SQL_PACK_DELETE] = "DELETE FROM packs WHERE id = ?1",
+	[SQL_PACK_SIGNATURE] = "UPDATE packs SET size = ?2, mtime_ns = ?3 WHERE id = ?1",
 };
 
 /* Schema steps; user_version = number of steps applied. */
@@ -71,187 +82,96 @@ static const char *const migrations[] = {
 	" mode INTEGER NOT NULL,"
 	" oid BLOB NOT NULL,"
 	" recorded_ns INTEGER NOT NULL) WITHOUT ROWID;",
+	/*
+	 * 2: rows of a pack found without a scan; when add last used an
+	 * object; each pack's signature; the stat cache moves to each
+	 * worktree's own statcache.db.
+	 */
+	"CREATE INDEX objects_pack ON objects (pack);"
+	"ALTER TABLE objects ADD COLUMN used_ns INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE packs ADD COLUMN mtime_ns INTEGER NOT NULL DEFAULT 0;"
+	"DROP TABLE statcache;",
 };
-#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(*migrations)))
 
-int mlv_index_error(struct mlv_index *ix, int rc, const char *what)
+static const struct mlv_db_schema schema = {
+	"index",
+	"run 'mlv fsck --repair'",
+	migrations,
+	(int)(sizeof(migrations) / sizeof(*migrations)),
+	sql_text,
+	SQL__COUNT,
+};
+
+static int64_t now_ns(void)
 {
-	int code = MLV_ERROR;
+	struct timespec ts;
 
-	switch (rc & 0xff) {
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		code = MLV_ECORRUPT;
-		break;
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-	case SQLITE_CANTOPEN:
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		code = MLV_EIO;
-		break;
-	}
-	return mlv_error_set(code, "index '%s': %s: %s", ix->path, what,
-			     ix->db ? sqlite3_errmsg(ix->db) : sqlite3_errstr(rc));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int mlv_index_exec(struct mlv_index *ix, const char *sql)
+int mlv_index_open(struct mlv_index **out, const char *path, int *created_out)
 {
-	int rc = sqlite3_exec(ix->db, sql, NULL, NULL, NULL);
+	struct mlv_index *ix;
+	struct mlv_db *db;
+	int ret = mlv_db_open(&db, path, &schema);
 
-	if (rc != SQLITE_OK)
-		return mlv_index_error(ix, rc, sql);
-	return 0;
-}
-
-sqlite3_stmt *mlv_index_stmt(struct mlv_index *ix, enum mlv_sql which)
-{
-	sqlite3_stmt *st = ix->stmt[which];
-
-	if (!st) {
-		int rc = sqlite3_prepare_v3(ix->db, sql_text[which], -1, SQLITE_PREPARE_PERSISTENT,
-					    &st, NULL);
-
-		if (rc != SQLITE_OK) {
-			mlv_index_error(ix, rc, "cannot prepare statement");
-			return NULL;
-		}
-		ix->stmt[which] = st;
-	} else {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-	}
-	return st;
-}
-
-int mlv_index_begin(struct mlv_index *ix)
-{
-	return mlv_index_exec(ix, "BEGIN IMMEDIATE");
-}
-
-int mlv_index_commit(struct mlv_index *ix)
-{
-	return mlv_index_exec(ix, "COMMIT");
-}
-
-void mlv_index_rollback(struct mlv_index *ix)
-{
-	if (!sqlite3_get_autocommit(ix->db))
-		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-int mlv_index_in_transaction(struct mlv_index *ix)
-{
-	return !sqlite3_get_autocommit(ix->db);
-}
-
-static int user_version(struct mlv_index *ix, int *out)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(ix->db, "PRAGMA user_version", -1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return mlv_index_error(ix, rc, "cannot read schema version");
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return mlv_index_error(ix, rc, "cannot read schema version");
-	}
-	*out = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return 0;
-}
-
-static int migrate(struct mlv_index *ix)
-{
-	char sql[64];
-	int v, ret;
-
-	if ((ret = user_version(ix, &v)))
-		return ret;
-	if (v == SCHEMA_VERSION)
-		return 0;
-	if ((ret = mlv_index_begin(ix)))
-		return ret;
-	/* Another process may have migrated while we waited for the lock. */
-	if ((ret = user_version(ix, &v)))
-		goto done;
-	if (v > SCHEMA_VERSION) {
-		ret = mlv_error_set(MLV_EUNSUPPORTED,
-				    "index '%s': schema version %d is newer than this mlv supports (%d)",
-				    ix->path, v, SCHEMA_VERSION);
-		goto done;
-	}
-	for (; v < SCHEMA_VERSION; v++)
-		if ((ret = mlv_index_exec(ix, migrations[v])))
-			goto done;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
-	if ((ret = mlv_index_exec(ix, sql)))
-		goto done;
-	ret = mlv_index_commit(ix);
-done:
+	*out = NULL;
 	if (ret)
-		mlv_index_rollback(ix);
-	return ret;
-}
-
-int mlv_index_open(struct mlv_index **out, const char *path)
-{
-	struct mlv_index *ix = mlv_calloc(1, sizeof(*ix));
-	int rc, ret;
-
+		return ret;
+	ix = mlv_calloc(1, sizeof(*ix));
+	ix->db = db;
 	ix->path = mlv_strdup(path);
-	rc = sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-	if (rc != SQLITE_OK) {
-		ret = mlv_index_error(ix, rc, "cannot open");
-		goto done;
-	}
-	sqlite3_busy_timeout(ix->db, 10000);
-	if ((ret = mlv_index_exec(ix, "PRAGMA journal_mode = WAL")) ||
-	    (ret = mlv_index_exec(ix, "PRAGMA synchronous = NORMAL")) ||
-	    (ret = migrate(ix)))
-		goto done;
-done:
-	if (ret) {
-		mlv_index_free(ix);
-		ix = NULL;
-	}
+	if (created_out)
+		*created_out = db->created;
 	*out = ix;
-	return ret;
+	return 0;
 }
 
 void mlv_index_free(struct mlv_index *ix)
 {
 	if (!ix)
 		return;
-	for (int i = 0; i < MLV_SQL__COUNT; i++)
-		sqlite3_finalize(ix->stmt[i]);
-	sqlite3_close(ix->db);
+	mlv_db_free(ix->db);
 	free(ix->path);
 	free(ix);
 }
 
+int mlv_index_begin(struct mlv_index *ix)
+{
+	return mlv_db_begin(ix->db);
+}
+
+int mlv_index_commit(struct mlv_index *ix)
+{
+	return mlv_db_commit(ix->db);
+}
+
+void mlv_index_rollback(struct mlv_index *ix)
+{
+	mlv_db_rollback(ix->db);
+}
+
+int mlv_index_in_transaction(struct mlv_index *ix)
+{
+	return mlv_db_in_transaction(ix->db);
+}
+
+int mlv_index_quick_check(struct mlv_index *ix, void (*fn)(void *ctx, const char *msg), void *ctx)
+{
+	return mlv_db_quick_check(ix->db, fn, ctx);
+}
+
 int mlv_index_lookup(struct mlv_index *ix, const struct mlv_oid *id, struct mlv_index_obj *out)
 {
-	sqlite3_stmt *st = mlv_index_stmt(ix, MLV_SQL_OBJ_LOOKUP);
-	int rc;
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_OBJ_LOOKUP);
+	int ret;
 
 	if (!st)
 		return mlv_error_last_code();
 	sqlite3_bind_blob(st, 1, id->id, MLV_OID_RAWSZ, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 0;
-	}
-	if (rc != SQLITE_ROW) {
-		int ret = mlv_index_error(ix, rc, "cannot look up object");
-
-		sqlite3_reset(st);
+	if ((ret = mlv_db_step(ix->db, st, "cannot look up object")) <= 0)
 		return ret;
-	}
 	out->pack_id = sqlite3_column_int64(st, 0);
 	out->pack[0] = '\0';
 	if (sqlite3_column_type(st, 1) == SQLITE_TEXT) {
@@ -264,62 +184,88 @@ int mlv_index_lookup(struct mlv_index *ix, const struct mlv_oid *id, struct mlv_
 	out->raw_len = (uint64_t)sqlite3_column_int64(st, 4);
 	out->type = sqlite3_column_int(st, 5);
 	out->comp = sqlite3_column_int(st, 6);
-	sqlite3_reset(st);
+	out->pack_added_ns = sqlite3_column_int64(st, 7);
+	out->pack_mtime_ns = sqlite3_column_int64(st, 8);
+	out->pack_size = (uint64_t)sqlite3_column_int64(st, 9);
+	mlv_db_reset(st);
 	return 1;
 }
 
 int mlv_index_has(struct mlv_index *ix, const struct mlv_oid *id)
 {
-	sqlite3_stmt *st = mlv_index_stmt(ix, MLV_SQL_OBJ_HAS);
-	int rc;
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_OBJ_HAS);
+	int ret;
 
 	if (!st)
 		return mlv_error_last_code();
 	sqlite3_bind_blob(st, 1, id->id, MLV_OID_RAWSZ, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return mlv_index_error(ix, rc, "cannot look up object");
+	ret = mlv_db_step(ix->db, st, "cannot look up object");
+	mlv_db_reset(st);
+	return ret;
 }
 
-int mlv_index_add_pack(struct mlv_index *ix, const char *name, uint64_t size, uint64_t count,
-		       int64_t *id_out)
+int mlv_index_prefix(struct mlv_index *ix, const unsigned char *lo, const unsigned char *hi,
+		     struct mlv_oid out[2], int *nr_out)
 {
-	sqlite3_stmt *st = mlv_index_stmt(ix, MLV_SQL_PACK_INSERT);
-	struct timespec ts;
-	int rc;
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_OBJ_PREFIX);
+	int n = 0, ret;
 
 	if (!st)
 		return mlv_error_last_code();
-	clock_gettime(CLOCK_REALTIME, &ts);
+	sqlite3_bind_blob(st, 1, lo, MLV_OID_RAWSZ, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, hi, MLV_OID_RAWSZ, SQLITE_STATIC);
+	while ((ret = mlv_db_step(ix->db, st, "cannot look up object prefix")) > 0) {
+		if (n < 2 && sqlite3_column_bytes(st, 0) == MLV_OID_RAWSZ)
+			memcpy(out[n++].id, sqlite3_column_blob(st, 0), MLV_OID_RAWSZ);
+	}
+	*nr_out = n;
+	return ret;
+}
+
+int mlv_index_add_pack(struct mlv_index *ix, const char *name, uint64_t size, uint64_t count,
+		       int64_t mtime_ns, int64_t *id_out)
+{
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_PACK_INSERT);
+	int ret;
+
+	if (!st)
+		return mlv_error_last_code();
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)count);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)ts.tv_sec * 1000000000 + ts.tv_nsec);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return mlv_index_error(ix, rc, "cannot record pack");
-	if (!(st = mlv_index_stmt(ix, MLV_SQL_PACK_ID)))
+	sqlite3_bind_int64(st, 4, now_ns());
+	sqlite3_bind_int64(st, 5, mtime_ns);
+	if ((ret = mlv_db_run(ix->db, st, "cannot record pack")))
+		return ret;
+	if (!(st = mlv_db_stmt(ix->db, SQL_PACK_ID)))
 		return mlv_error_last_code();
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return mlv_index_error(ix, rc, "cannot record pack");
-	}
+	ret = mlv_db_step(ix->db, st, "cannot record pack");
+	if (ret <= 0)
+		return ret ? ret : mlv_error_set(MLV_ERROR, "index '%s': pack '%s' vanished",
+						 ix->path, name);
 	*id_out = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	mlv_db_reset(st);
 	return 0;
 }
 
-int mlv_index_add_object(struct mlv_index *ix, int64_t pack_id, const struct mlv_pack_entry *e)
+int mlv_index_set_pack_signature(struct mlv_index *ix, int64_t pack_id, uint64_t size,
+				 int64_t mtime_ns)
 {
-	sqlite3_stmt *st = mlv_index_stmt(ix, MLV_SQL_OBJ_INSERT);
-	int rc;
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_PACK_SIGNATURE);
+
+	if (!st)
+		return mlv_error_last_code();
+	sqlite3_bind_int64(st, 1, pack_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+	sqlite3_bind_int64(st, 3, mtime_ns);
+	return mlv_db_run(ix->db, st, "cannot record pack");
+}
+
+static int put_object(struct mlv_index *ix, int which, int64_t pack_id,
+		      const struct mlv_pack_entry *e)
+{
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, which);
 
 	if (!st)
 		return mlv_error_last_code();
@@ -330,9 +276,105 @@ int mlv_index_add_object(struct mlv_index *ix, int64_t pack_id, const struct mlv
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)e->raw_len);
 	sqlite3_bind_int(st, 6, e->type);
 	sqlite3_bind_int(st, 7, e->comp);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return mlv_index_error(ix, rc, "cannot record object");
-	return 0;
+	sqlite3_bind_int64(st, 8, now_ns());
+	return mlv_db_run(ix->db, st, "cannot record object");
+}
+
+int mlv_index_add_object(struct mlv_index *ix, int64_t pack_id, const struct mlv_pack_entry *e)
+{
+	return put_object(ix, SQL_OBJ_INSERT, pack_id, e);
+}
+
+int mlv_index_move_object(struct mlv_index *ix, int64_t pack_id, const struct mlv_pack_entry *e)
+{
+	return put_object(ix, SQL_OBJ_MOVE, pack_id, e);
+}
+
+int mlv_index_touch_object(struct mlv_index *ix, const struct mlv_oid *id, int64_t when_ns)
+{
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_OBJ_TOUCH);
+
+	if (!st)
+		return mlv_error_last_code();
+	sqlite3_bind_blob(st, 1, id->id, MLV_OID_RAWSZ, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, when_ns);
+	return mlv_db_run(ix->db, st, "cannot update object");
+}
+
+int mlv_index_delete_object_at(struct mlv_index *ix, const struct mlv_oid *id, int64_t pack_id)
+{
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_OBJ_DELETE_AT);
+
+	if (!st)
+		return mlv_error_last_code();
+	sqlite3_bind_blob(st, 1, id->id, MLV_OID_RAWSZ, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, pack_id);
+	return mlv_db_run(ix->db, st, "cannot delete row");
+}
+
+int mlv_index_delete_pack(struct mlv_index *ix, int64_t pack_id)
+{
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_OBJ_DELETE_PACK);
+	int ret;
+
+	if (!st)
+		return mlv_error_last_code();
+	sqlite3_bind_int64(st, 1, pack_id);
+	if ((ret = mlv_db_run(ix->db, st, "cannot delete rows")))
+		return ret;
+	if (!(st = mlv_db_stmt(ix->db, SQL_PACK_DELETE)))
+		return mlv_error_last_code();
+	sqlite3_bind_int64(st, 1, pack_id);
+	return mlv_db_run(ix->db, st, "cannot delete pack row");
+}
+
+int mlv_index_for_each_pack(struct mlv_index *ix,
+			    int (*fn)(void *ctx, const struct mlv_index_pack *p), void *ctx)
+{
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_PACK_ALL);
+	int ret;
+
+	if (!st)
+		return mlv_error_last_code();
+	while ((ret = mlv_db_step(ix->db, st, "cannot list packs")) > 0) {
+		struct mlv_index_pack p;
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+
+		p.id = sqlite3_column_int64(st, 0);
+		p.name = name ? name : "";
+		p.size = (uint64_t)sqlite3_column_int64(st, 2);
+		if ((ret = fn(ctx, &p))) {
+			mlv_db_reset(st);
+			return ret;
+		}
+	}
+	return ret;
+}
+
+int mlv_index_for_each_object(struct mlv_index *ix,
+			      int (*fn)(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e),
+			      void *ctx)
+{
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_OBJ_ALL);
+	int ret;
+
+	if (!st)
+		return mlv_error_last_code();
+	while ((ret = mlv_db_step(ix->db, st, "cannot list objects")) > 0) {
+		struct mlv_pack_entry e;
+
+		if (sqlite3_column_bytes(st, 0) != MLV_OID_RAWSZ)
+			continue;
+		memcpy(e.id.id, sqlite3_column_blob(st, 0), MLV_OID_RAWSZ);
+		e.offset = (uint64_t)sqlite3_column_int64(st, 2);
+		e.stored_len = (uint64_t)sqlite3_column_int64(st, 3);
+		e.raw_len = (uint64_t)sqlite3_column_int64(st, 4);
+		e.type = (uint8_t)sqlite3_column_int(st, 5);
+		e.comp = (uint8_t)sqlite3_column_int(st, 6);
+		if ((ret = fn(ctx, sqlite3_column_int64(st, 1), &e))) {
+			mlv_db_reset(st);
+			return ret;
+		}
+	}
+	return ret;
 }

@@ -1,55 +1,28 @@
 #ifndef MLV_INDEX_H
 #define MLV_INDEX_H
 
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "mlv/oid.h"
+#include "store/db.h"
 #include "store/pack.h"
 
 /*
- * The SQLite index, <mlvdir>/index.db (schema in mlv-formats(5)).  One
- * struct mlv_index is one connection, used by one thread at a time.
- * Statements are prepared once per connection and cached.  To change the
- * schema, append a step to migrations[] in index.c: user_version counts
- * the steps applied.
+ * The SQLite index, $GIT_COMMON_DIR/mlv/index.db: the objects and packs
+ * tables (schema in mlv-formats(5)).  This module owns their statements;
+ * one struct mlv_index is one connection, used by one thread at a time.
+ * To change the schema, append a step to migrations[] in index.c.
  */
-enum mlv_sql {
-	MLV_SQL_OBJ_LOOKUP,
-	MLV_SQL_OBJ_HAS,
-	MLV_SQL_OBJ_INSERT,
-	MLV_SQL_OBJ_PREFIX,
-	MLV_SQL_OBJ_DELETE,
-	MLV_SQL_OBJ_ALL,
-	MLV_SQL_PACK_INSERT,
-	MLV_SQL_PACK_ID,
-	MLV_SQL_PACK_ALL,
-	MLV_SQL_PACK_DELETE,
-	MLV_SQL_OBJ_DELETE_PACK,
-	MLV_SQL_OBJ_DELETE_AT,
-	MLV_SQL_STAT_LOOKUP,
-	MLV_SQL_STAT_PUT,
-	MLV_SQL_STAT_DELETE,
-	MLV_SQL_STAT_PREFIX,
-	MLV_SQL_STAT_RENAME,
-	MLV_SQL__COUNT
-};
-
 struct mlv_index {
-	sqlite3 *db;
+	struct mlv_db *db;
 	char *path;
-	sqlite3_stmt *stmt[MLV_SQL__COUNT];
 };
 
-int mlv_index_open(struct mlv_index **out, const char *path);
+/* `created_out` (nullable): the index was new or empty. */
+int mlv_index_open(struct mlv_index **out, const char *path, int *created_out);
 void mlv_index_free(struct mlv_index *ix);
 
-/* The cached statement, reset and with bindings cleared; NULL with the error set on failure. */
-sqlite3_stmt *mlv_index_stmt(struct mlv_index *ix, enum mlv_sql which);
-/* Set the error message for a failed SQLite call; returns an MLV_E* code. */
-int mlv_index_error(struct mlv_index *ix, int rc, const char *what);
-int mlv_index_exec(struct mlv_index *ix, const char *sql);
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+/* Transactions (BEGIN IMMEDIATE / COMMIT / ROLLBACK). */
 int mlv_index_begin(struct mlv_index *ix);
 int mlv_index_commit(struct mlv_index *ix);
 void mlv_index_rollback(struct mlv_index *ix);
@@ -60,15 +33,59 @@ struct mlv_index_obj {
 	char pack[MLV_PACK_NAME_MAX]; /* "" when the pack row is missing */
 	uint64_t offset, stored_len, raw_len;
 	int type, comp;
+	/* the pack's row: when it was indexed, its size and mtime then (0: unknown) */
+	int64_t pack_added_ns, pack_mtime_ns;
+	uint64_t pack_size;
 };
 
 /* 1 and `out` filled when found, 0 when not, <0 on error. */
 int mlv_index_lookup(struct mlv_index *ix, const struct mlv_oid *id, struct mlv_index_obj *out);
 int mlv_index_has(struct mlv_index *ix, const struct mlv_oid *id);
 
-/* Record a published pack and its objects (inside a transaction the caller holds). */
+/*
+ * Up to two ids in [lo, hi] (raw bytes); `*nr_out` says how many.
+ */
+int mlv_index_prefix(struct mlv_index *ix, const unsigned char *lo, const unsigned char *hi,
+		     struct mlv_oid out[2], int *nr_out);
+
+/*
+ * Record a published pack (inside a transaction the caller holds).
+ * `mtime_ns` is the pack file's mtime as written (its signature, with
+ * `size`: a pack whose file changed since is verified before it is
+ * trusted).
+ */
 int mlv_index_add_pack(struct mlv_index *ix, const char *name, uint64_t size, uint64_t count,
-		       int64_t *id_out);
+		       int64_t mtime_ns, int64_t *id_out);
+/* Record the signature of a pack verified intact (fsck). */
+int mlv_index_set_pack_signature(struct mlv_index *ix, int64_t pack_id, uint64_t size,
+				 int64_t mtime_ns);
+/*
+ * Index an object in a pack.  mlv_index_add_object() never moves an
+ * existing row (an object stays where it was found first);
+ * mlv_index_move_object() does, and is only for a copy the caller has
+ * just written or verified, replacing a row whose copy is bad or gone.
+ */
 int mlv_index_add_object(struct mlv_index *ix, int64_t pack_id, const struct mlv_pack_entry *e);
+int mlv_index_move_object(struct mlv_index *ix, int64_t pack_id, const struct mlv_pack_entry *e);
+/* The object was reused by add: its used_ns becomes `now_ns` (gc's grace period). */
+int mlv_index_touch_object(struct mlv_index *ix, const struct mlv_oid *id, int64_t now_ns);
+int mlv_index_delete_object_at(struct mlv_index *ix, const struct mlv_oid *id, int64_t pack_id);
+/* Delete a pack's row and all the object rows pointing at it. */
+int mlv_index_delete_pack(struct mlv_index *ix, int64_t pack_id);
+
+/* Every pack row, in id order; a non-zero return from `fn` stops and is returned. */
+struct mlv_index_pack {
+	int64_t id;
+	const char *name;
+	uint64_t size;
+};
+int mlv_index_for_each_pack(struct mlv_index *ix,
+			    int (*fn)(void *ctx, const struct mlv_index_pack *p), void *ctx);
+/* Every object row (`e->offset` etc. from the row; pack id separately). */
+int mlv_index_for_each_object(struct mlv_index *ix,
+			      int (*fn)(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e),
+			      void *ctx);
+
+int mlv_index_quick_check(struct mlv_index *ix, void (*fn)(void *ctx, const char *msg), void *ctx);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -18,8 +19,11 @@
 struct mlv_pack_writer {
 	int fd;
 	int sealed, published;
-	char *dir;
-	char *tmppath;
+	int dirfd;     /* the packs directory (not owned) */
+	char *dir;     /* its path, for messages */
+	char *tmpname; /* in dirfd */
+	char *tmppath; /* for messages */
+	int64_t mtime_ns;
 	uint64_t size; /* bytes written or buffered */
 	uint64_t flushed; /* bytes handed to writeback so far */
 	unsigned char *wbuf;
@@ -129,22 +133,45 @@ static int wadd(struct mlv_pack_writer *pw, const void *data, size_t len)
 	return 0;
 }
 
-int mlv_pack_writer_open(struct mlv_pack_writer **out, const char *packdir)
+/* Create "tmp-pack-XXXXXX" in `dirfd` (O_EXCL, never through a symlink). */
+static int create_temp(struct mlv_pack_writer *pw)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char rnd[6];
+		char name[16];
+
+		if (getentropy(rnd, sizeof(rnd)) < 0)
+			return mlv_error_set_errno(MLV_EIO, "cannot get random bytes");
+		memcpy(name, "tmp-pack-", 9);
+		for (int i = 0; i < 6; i++)
+			name[9 + i] = chars[rnd[i] % (sizeof(chars) - 1)];
+		name[15] = '\0';
+		pw->fd = openat(pw->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				0600);
+		if (pw->fd >= 0) {
+			pw->tmpname = mlv_strdup(name);
+			pw->tmppath = mlv_xstrfmt("%s/%s", pw->dir, name);
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	return mlv_error_set_errno(MLV_EIO, "cannot create temporary pack in '%s'", pw->dir);
+}
+
+int mlv_pack_writer_open(struct mlv_pack_writer **out, int dirfd, const char *dir)
 {
 	struct mlv_pack_writer *pw = mlv_calloc(1, sizeof(*pw));
 	unsigned char hdr[MLV_PACK_HDR_SIZE];
 	int ret;
 
 	pw->fd = -1;
-	pw->dir = mlv_strdup(packdir);
-	pw->tmppath = mlv_xstrfmt("%s/tmp-pack-XXXXXX", packdir);
-	pw->fd = mkostemp(pw->tmppath, O_CLOEXEC);
-	if (pw->fd < 0) {
-		ret = mlv_error_set_errno(MLV_EIO, "cannot create temporary pack in '%s'", packdir);
-		free(pw->tmppath);
-		pw->tmppath = NULL;
+	pw->dirfd = dirfd;
+	pw->dir = mlv_strdup(dir);
+	if ((ret = create_temp(pw)))
 		goto done;
-	}
 	if (flock(pw->fd, LOCK_EX | LOCK_NB) < 0) {
 		ret = mlv_error_set_errno(MLV_EIO, "cannot lock '%s'", pw->tmppath);
 		goto done;
@@ -274,6 +301,15 @@ int mlv_pack_writer_seal(struct mlv_pack_writer *pw)
 		ret = mlv_error_set_errno(MLV_EIO, "cannot fsync '%s'", pw->tmppath);
 		goto done;
 	}
+	{
+		struct stat st;
+
+		if (fstat(pw->fd, &st) < 0) {
+			ret = mlv_error_set_errno(MLV_EIO, "cannot stat '%s'", pw->tmppath);
+			goto done;
+		}
+		pw->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	}
 	pw->sealed = 1;
 done:
 	mlv_hash_release(&h);
@@ -284,33 +320,34 @@ done:
 
 int mlv_pack_writer_publish(struct mlv_pack_writer *pw, char name_out[MLV_PACK_NAME_MAX])
 {
-	char *path;
-	int ret = 0;
-
 	if (!pw->sealed)
 		return mlv_error_set(MLV_ERROR, "pack '%s' is not sealed", pw->tmppath);
 	snprintf(name_out, MLV_PACK_NAME_MAX, "pack-%s.mlvpack", mlv_oid_hex(&pw->checksum));
 	if (pw->published)
 		return 0;
-	path = mlv_xstrfmt("%s/%s", pw->dir, name_out);
-	if (rename(pw->tmppath, path) < 0)
-		ret = mlv_error_set_errno(MLV_EIO, "cannot rename '%s' to '%s'", pw->tmppath, path);
-	else
-		pw->published = 1;
-	free(path);
-	return ret;
+	if (renameat(pw->dirfd, pw->tmpname, pw->dirfd, name_out) < 0)
+		return mlv_error_set_errno(MLV_EIO, "cannot rename '%s' to '%s/%s'", pw->tmppath,
+					   pw->dir, name_out);
+	pw->published = 1;
+	return 0;
+}
+
+int64_t mlv_pack_writer_mtime_ns(const struct mlv_pack_writer *pw)
+{
+	return pw->mtime_ns;
 }
 
 void mlv_pack_writer_free(struct mlv_pack_writer *pw)
 {
 	if (!pw)
 		return;
-	if (pw->tmppath && !pw->published)
-		unlink(pw->tmppath);
+	if (pw->tmpname && !pw->published)
+		unlinkat(pw->dirfd, pw->tmpname, 0);
 	if (pw->fd >= 0)
 		close(pw->fd);
 	free(pw->wbuf);
 	free(pw->entries);
+	free(pw->tmpname);
 	free(pw->tmppath);
 	free(pw->dir);
 	free(pw);
@@ -541,4 +578,45 @@ int mlv_pack_read_record(struct mlv_pack_reader *r, const struct mlv_pack_file *
 					     mlv_oid_hex(&got));
 	}
 	return 0;
+}
+
+int mlv_pack_record_equals(struct mlv_pack_reader *r, const struct mlv_pack_file *pf,
+			   const struct mlv_pack_entry *want, const void *data, size_t len)
+{
+	unsigned char hdr[MLV_PACK_REC_HDR_SIZE];
+	struct mlv_pack_entry e;
+	const char *name = pf->name;
+	uint64_t off = want->offset, data_off;
+	int ret;
+
+	if (off < MLV_PACK_HDR_SIZE || off > pf->size || pf->size - off < MLV_PACK_REC_HDR_SIZE)
+		return mlv_error_set(MLV_ECORRUPT, "pack '%s': record offset %llu out of bounds",
+				     name, (unsigned long long)off), 0;
+	if ((ret = pread_all(pf->fd, hdr, sizeof(hdr), off, name)))
+		return ret == MLV_ECORRUPT ? 0 : ret;
+	if (mlv_pack_rechdr_decode(&e, hdr, name, off))
+		return 0;
+	data_off = off + MLV_PACK_REC_HDR_SIZE;
+	if (mlv_oid_cmp(&e.id, &want->id) || e.type != want->type || e.raw_len != len ||
+	    e.stored_len > pf->size - data_off)
+		return mlv_error_set(MLV_ECORRUPT, "pack '%s': record at offset %llu does not hold %s",
+				     name, (unsigned long long)off, mlv_oid_hex(&want->id)), 0;
+	mlv_buf_reset(&r->scratch);
+	mlv_buf_grow(&r->scratch, (size_t)e.stored_len + (size_t)e.raw_len);
+	if ((ret = pread_all(pf->fd, r->scratch.ptr, (size_t)e.stored_len, data_off, name)))
+		return ret == MLV_ECORRUPT ? 0 : ret;
+	if (e.comp == MLV_COMP_RAW) {
+		if (memcmp(r->scratch.ptr, data, len))
+			return mlv_error_set(MLV_ECORRUPT, "pack '%s': object %s is corrupt", name,
+					     mlv_oid_hex(&e.id)), 0;
+	} else {
+		char *raw = r->scratch.ptr + e.stored_len;
+		size_t n = ZSTD_decompressDCtx(r->dctx, raw, (size_t)e.raw_len, r->scratch.ptr,
+					       (size_t)e.stored_len);
+
+		if (ZSTD_isError(n) || n != len || memcmp(raw, data, len))
+			return mlv_error_set(MLV_ECORRUPT, "pack '%s': object %s is corrupt", name,
+					     mlv_oid_hex(&e.id)), 0;
+	}
+	return 1;
 }

@@ -96,12 +96,13 @@ int mlv_pack_name_valid(const char *name);
 
 /*
  * A pack being written: a temporary file "tmp-pack-XXXXXX" in the packs
- * directory, held under an exclusive flock(2) until it is published or
- * aborted so that fsck leaves it alone.
+ * directory `dirfd` (`dir` is its path, for messages; the fd must stay
+ * open while the writer lives), held under an exclusive flock(2) until it
+ * is published or aborted so that fsck leaves it alone.
  */
 struct mlv_pack_writer;
 
-int mlv_pack_writer_open(struct mlv_pack_writer **out, const char *packdir);
+int mlv_pack_writer_open(struct mlv_pack_writer **out, int dirfd, const char *dir);
 /* Append a record; `stored` holds `stored_len` bytes (compressed or raw). */
 int mlv_pack_writer_add(struct mlv_pack_writer *pw, const struct mlv_oid *id, int type, int comp,
 			const void *stored, size_t stored_len, uint64_t raw_len);
@@ -116,6 +117,8 @@ int mlv_pack_writer_seal(struct mlv_pack_writer *pw);
  */
 int mlv_pack_writer_publish(struct mlv_pack_writer *pw, char name_out[MLV_PACK_NAME_MAX]);
 const struct mlv_pack_entry *mlv_pack_writer_entries(const struct mlv_pack_writer *pw, size_t *nr);
+/* The sealed file's mtime (its signature in the index, with its size). */
+int64_t mlv_pack_writer_mtime_ns(const struct mlv_pack_writer *pw);
 /* Close; an unpublished file is removed.  NULL is fine. */
 void mlv_pack_writer_free(struct mlv_pack_writer *pw);
 
@@ -156,6 +159,16 @@ void mlv_pack_reader_release(struct mlv_pack_reader *r);
 int mlv_pack_read_record(struct mlv_pack_reader *r, const struct mlv_pack_file *pf, uint64_t offset,
 			 const struct mlv_oid *want, uint64_t max, struct mlv_buf *out,
 			 struct mlv_pack_entry *hdr_out);
+
+/*
+ * Does the record at `offset` (indexed as `want`) hold exactly `data`?
+ * Its header must name the same id, type and raw length, and its payload
+ * (decompressed when needed) must equal `data` byte for byte, which needs
+ * no hashing: `data` is known to hash to the id.  1 equal, 0 different
+ * or unreadable (the message says why), <0 on an I/O error.
+ */
+int mlv_pack_record_equals(struct mlv_pack_reader *r, const struct mlv_pack_file *pf,
+			   const struct mlv_pack_entry *want, const void *data, size_t len);
 
 /* Check a recipe's structure; returns the number of chunks and total size. */
 int mlv_recipe_check(const void *data, size_t len, size_t *nr_out, uint64_t *size_out,

@@ -1,16 +1,92 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mlv/error.h"
 #include "store/store-priv.h"
 
 /*
- * The stat cache lives in the statcache table.  Lookups go through a
- * cached prepared statement; mlv_statcache_load_prefix() can load a
- * subtree into memory first, after which lookups under it are a binary
- * search.
+ * The stat cache is per worktree: the statcache table of its own SQLite
+ * file, $GIT_DIR/mlv/statcache.db (this module owns it and its
+ * statements).  Lookups go through a cached prepared statement;
+ * mlv_statcache_load_prefix() can load a subtree into memory first, after
+ * which lookups under it are a binary search.  It is only a cache: a
+ * damaged file is removed and started afresh.
  */
+enum {
+	SQL_STAT_LOOKUP,
+	SQL_STAT_PUT,
+	SQL_STAT_DELETE,
+	SQL_STAT_PREFIX,
+	SQL_STAT_RENAME,
+	SQL_STAT__COUNT
+};
+
+static const char *const sql_text[SQL_STAT__COUNT] = {
+	[SQL_STAT_LOOKUP] =
+		"SELECT size, mtime_ns, ctime_ns, ino, dev, mode, oid, recorded_ns"
+		" FROM statcache WHERE path = ?1",
+	[SQL_STAT_PUT] =
+		"INSERT OR REPLACE INTO statcache"
+		" (path, size, mtime_ns, ctime_ns, ino, dev, mode, oid, recorded_ns)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQL_STAT_DELETE] =
+		"DELETE FROM statcache WHERE path = ?1 OR (path > ?2 AND path < ?3)",
+	[SQL_STAT_PREFIX] =
+		"SELECT path, size, mtime_ns, ctime_ns, ino, dev, mode, oid, recorded_ns"
+		" FROM statcache WHERE ?1 = '' OR (path >= ?1 AND path < ?2) ORDER BY path",
+	[SQL_STAT_RENAME] =
+		"UPDATE OR REPLACE statcache SET path = ?4 || substr(path, ?5)"
+		" WHERE path = ?1 OR (path > ?2 AND path < ?3)",
+};
+
+static const char *const migrations[] = {
+	/* 1 */
+	"CREATE TABLE statcache ("
+	" path TEXT PRIMARY KEY,"
+	" size INTEGER NOT NULL,"
+	" mtime_ns INTEGER NOT NULL,"
+	" ctime_ns INTEGER NOT NULL,"
+	" ino INTEGER NOT NULL,"
+	" dev INTEGER NOT NULL,"
+	" mode INTEGER NOT NULL,"
+	" oid BLOB NOT NULL,"
+	" recorded_ns INTEGER NOT NULL) WITHOUT ROWID;",
+};
+
+static const struct mlv_db_schema schema = {
+	"stat cache",
+	NULL,
+	migrations,
+	(int)(sizeof(migrations) / sizeof(*migrations)),
+	sql_text,
+	SQL_STAT__COUNT,
+};
+
+static void remove_db_files(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+		char *p = mlv_xstrfmt("%s%s", path, suffixes[i]);
+
+		unlink(p);
+		free(p);
+	}
+}
+
+int mlv_statcache_open(struct mlv_db **out, const char *path)
+{
+	int ret = mlv_db_open(out, path, &schema);
+
+	/* A cache that cannot be read is worth nothing: start again. */
+	if (ret == MLV_ECORRUPT) {
+		remove_db_files(path);
+		ret = mlv_db_open(out, path, &schema);
+	}
+	return ret;
+}
 struct sc_entry {
 	char *path;
 	struct mlv_stat st;
@@ -107,21 +183,19 @@ int mlv_statcache_lookup(struct mlv_store *s, const char *path, const struct mlv
 		*id_out = e->oid;
 		return 1;
 	}
-	if (!(q = mlv_index_stmt(s->ix, MLV_SQL_STAT_LOOKUP)))
+	if (!(q = mlv_db_stmt(s->sc_db, SQL_STAT_LOOKUP)))
 		return mlv_error_last_code();
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		row_stat(q, 0, &cached);
-		recorded = sqlite3_column_int64(q, 7);
-		if (sqlite3_column_bytes(q, 6) == MLV_OID_RAWSZ && vouches(st, &cached, recorded)) {
-			memcpy(id_out->id, sqlite3_column_blob(q, 6), MLV_OID_RAWSZ);
-			ret = 1;
-		}
-	} else if (rc != SQLITE_DONE) {
-		ret = mlv_index_error(s->ix, rc, "cannot read the stat cache");
+	rc = mlv_db_step(s->sc_db, q, "cannot read the stat cache");
+	if (rc <= 0)
+		return rc;
+	row_stat(q, 0, &cached);
+	recorded = sqlite3_column_int64(q, 7);
+	if (sqlite3_column_bytes(q, 6) == MLV_OID_RAWSZ && vouches(st, &cached, recorded)) {
+		memcpy(id_out->id, sqlite3_column_blob(q, 6), MLV_OID_RAWSZ);
+		ret = 1;
 	}
-	sqlite3_reset(q);
+	mlv_db_reset(q);
 	return ret;
 }
 
@@ -142,13 +216,13 @@ int mlv_statcache_load_prefix(struct mlv_store *s, const char *prefix)
 	m->prefix = mlv_strdup(prefix);
 	lo = mlv_strdup(prefix);
 	hi = subtree_end(prefix, '0');
-	if (!(q = mlv_index_stmt(s->ix, MLV_SQL_STAT_PREFIX))) {
+	if (!(q = mlv_db_stmt(s->sc_db, SQL_STAT_PREFIX))) {
 		ret = mlv_error_last_code();
 		goto done;
 	}
 	sqlite3_bind_text(q, 1, lo, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, hi, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while ((rc = mlv_db_step(s->sc_db, q, "cannot read the stat cache")) > 0) {
 		const char *path = (const char *)sqlite3_column_text(q, 0);
 		struct sc_entry *e;
 
@@ -162,9 +236,7 @@ int mlv_statcache_load_prefix(struct mlv_store *s, const char *prefix)
 		memcpy(e->oid.id, sqlite3_column_blob(q, 7), MLV_OID_RAWSZ);
 		e->recorded_ns = sqlite3_column_int64(q, 8);
 	}
-	if (rc != SQLITE_DONE)
-		ret = mlv_index_error(s->ix, rc, "cannot read the stat cache");
-	sqlite3_reset(q);
+	ret = rc;
 done:
 	free(lo);
 	free(hi);
@@ -179,16 +251,16 @@ done:
 
 int mlv_statcache_begin(struct mlv_store *s)
 {
-	return mlv_index_begin(s->ix);
+	return mlv_db_begin(s->sc_db);
 }
 
 int mlv_statcache_end(struct mlv_store *s, int commit)
 {
-	if (!mlv_index_in_transaction(s->ix))
+	if (!mlv_db_in_transaction(s->sc_db))
 		return 0;
 	if (commit)
-		return mlv_index_commit(s->ix);
-	mlv_index_rollback(s->ix);
+		return mlv_db_commit(s->sc_db);
+	mlv_db_rollback(s->sc_db);
 	drop_mem(s);
 	return 0;
 }
@@ -197,10 +269,9 @@ int mlv_statcache_put(struct mlv_store *s, const char *path, const struct mlv_st
 		      const struct mlv_oid *id, int64_t recorded_ns)
 {
 	sqlite3_stmt *q;
-	int rc;
 
 	drop_mem(s);
-	if (!(q = mlv_index_stmt(s->ix, MLV_SQL_STAT_PUT)))
+	if (!(q = mlv_db_stmt(s->sc_db, SQL_STAT_PUT)))
 		return mlv_error_last_code();
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)st->size);
@@ -211,11 +282,7 @@ int mlv_statcache_put(struct mlv_store *s, const char *path, const struct mlv_st
 	sqlite3_bind_int64(q, 7, st->mode);
 	sqlite3_bind_blob(q, 8, id->id, MLV_OID_RAWSZ, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 9, recorded_ns);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return mlv_index_error(s->ix, rc, "cannot update the stat cache");
-	return 0;
+	return mlv_db_run(s->sc_db, q, "cannot update the stat cache");
 }
 
 /*
@@ -226,10 +293,10 @@ static int subtree_update(struct mlv_store *s, int sql, const char *path, const 
 {
 	char *lo = mlv_xstrfmt("%s/", path), *hi = subtree_end(path, '0');
 	sqlite3_stmt *q;
-	int rc, ret = 0;
+	int ret = 0;
 
 	drop_mem(s);
-	if (!(q = mlv_index_stmt(s->ix, sql))) {
+	if (!(q = mlv_db_stmt(s->sc_db, sql))) {
 		ret = mlv_error_last_code();
 		goto done;
 	}
@@ -240,10 +307,7 @@ static int subtree_update(struct mlv_store *s, int sql, const char *path, const 
 		sqlite3_bind_text(q, 4, to, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 5, (sqlite3_int64)strlen(path) + 1);
 	}
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		ret = mlv_index_error(s->ix, rc, "cannot update the stat cache");
+	ret = mlv_db_run(s->sc_db, q, "cannot update the stat cache");
 done:
 	free(lo);
 	free(hi);
@@ -252,10 +316,10 @@ done:
 
 int mlv_statcache_delete(struct mlv_store *s, const char *path)
 {
-	return subtree_update(s, MLV_SQL_STAT_DELETE, path, NULL);
+	return subtree_update(s, SQL_STAT_DELETE, path, NULL);
 }
 
 int mlv_statcache_rename(struct mlv_store *s, const char *from, const char *to)
 {
-	return subtree_update(s, MLV_SQL_STAT_RENAME, from, to);
+	return subtree_update(s, SQL_STAT_RENAME, from, to);
 }

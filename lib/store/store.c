@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,29 +12,181 @@
 #include "mlv/fileio.h"
 #include "store/store-priv.h"
 
-int mlv_store_open(struct mlv_store **out, const char *mlvdir)
+/* Make and open directory `name` in `dirfd` without following a symlink. */
+static int open_own_dir(int dirfd, const char *name, const char *display)
 {
-	struct mlv_store *s = mlv_calloc(1, sizeof(*s));
+	int fd;
+
+	if (mkdirat(dirfd, name, 0777) < 0 && errno != EEXIST)
+		return mlv_error_set_errno(MLV_EIO, "cannot create '%s'", display);
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	if (errno == ELOOP || errno == ENOTDIR) {
+		struct stat st;
+
+		if (!fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode))
+			return mlv_error_set(MLV_EINVALID,
+					     "'%s' is a symbolic link: mlv never follows one where it keeps its own files",
+					     display);
+		return mlv_error_set(MLV_EINVALID, "'%s' is not a directory", display);
+	}
+	return mlv_error_set_errno(MLV_EIO, "cannot open '%s'", display);
+}
+
+static int split_dir(const char *dir, char **parent, const char **base)
+{
+	const char *slash = strrchr(dir, '/');
+
+	if (!slash || !slash[1])
+		return mlv_error_set(MLV_EINVALID, "bad store directory '%s'", dir);
+	*parent = slash == dir ? mlv_strdup("/") : mlv_strndup(dir, (size_t)(slash - dir));
+	*base = slash + 1;
+	return 0;
+}
+
+/* Does the packs directory hold at least one pack? */
+static int has_packs(struct mlv_store *s)
+{
+	int fd = dup(s->packfd), found = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return mlv_error_set_errno(MLV_EIO, "cannot read '%s'", s->packdir);
+	}
+	rewinddir(d);
+	while (!found && (de = readdir(d)))
+		found = mlv_pack_name_valid(de->d_name);
+	closedir(d);
+	return found;
+}
+
+static void remove_index_files(struct mlv_store *s, const char *aside)
+{
+	static const char *const suffixes[] = { "-wal", "-shm", "" };
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+		char *from = mlv_xstrfmt("index.db%s", suffixes[i]);
+
+		if (aside) {
+			char *to = mlv_xstrfmt("%s%s", aside, suffixes[i]);
+
+			renameat(s->dirfd, from, s->dirfd, to);
+			free(to);
+		} else {
+			unlinkat(s->dirfd, from, 0);
+		}
+		free(from);
+	}
+}
+
+int mlv_store_index_reset(struct mlv_store *s)
+{
+	char aside[64];
 	int ret;
 
+	mlv_index_free(s->ix);
+	s->ix = NULL;
+	snprintf(aside, sizeof(aside), "index.db.broken-%lld", (long long)mlv_now_ns());
+	remove_index_files(s, aside);
+	free(s->index_aside);
+	s->index_aside = mlv_xstrfmt("%s/%s", s->dir, aside);
+	if ((ret = fsync(s->dirfd)) < 0)
+		return mlv_error_set_errno(MLV_EIO, "cannot fsync '%s'", s->dir);
+	return mlv_index_open(&s->ix, s->dbpath, NULL);
+}
+
+static int open_index(struct mlv_store *s)
+{
+	int created = 0, ret = mlv_index_open(&s->ix, s->dbpath, &created);
+
+	if (!ret && created && (ret = has_packs(s)) > 0) {
+		/* Packs without an index: the index was lost, not never made. */
+		if (s->flags & MLV_STORE_REBUILD) {
+			s->index_fresh = 1;
+			return 0;
+		}
+		mlv_index_free(s->ix);
+		s->ix = NULL;
+		ret = mlv_error_set(MLV_ECORRUPT, "index '%s' is empty but the store holds packs",
+				    s->dbpath);
+		mlv_error_set_hint("run 'mlv fsck --repair'");
+	}
+	if (ret == MLV_ECORRUPT && (s->flags & MLV_STORE_REBUILD)) {
+		mlv_error_clear();
+		ret = mlv_store_index_reset(s);
+		s->index_fresh = 1;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+int mlv_store_open_ext(struct mlv_store **out, const char *dir, const char *wtdir,
+		       unsigned flags)
+{
+	struct mlv_store *s = mlv_calloc(1, sizeof(*s));
+	const char *base = NULL;
+	char *parent = NULL;
+	int pfd = -1, ret;
+
 	*out = NULL;
-	s->mlvdir = mlv_strdup(mlvdir);
-	s->packdir = mlv_xstrfmt("%s/store/packs", mlvdir);
-	s->dbpath = mlv_xstrfmt("%s/index.db", mlvdir);
+	s->dirfd = s->packfd = -1;
+	s->flags = flags;
+	s->dir = mlv_strdup(dir);
+	s->packdir = mlv_xstrfmt("%s/packs", dir);
+	s->dbpath = mlv_xstrfmt("%s/index.db", dir);
+	s->scpath = mlv_xstrfmt("%s/statcache.db", wtdir ? wtdir : dir);
 	mlv_buf_init(&s->chunk_buf, 0);
 	mlv_buf_init(&s->recipe_buf, 0);
 	if ((ret = mlv_pack_reader_init(&s->rd)) || (ret = mlv_hash_init(&s->blob_hash)))
 		goto done;
-	if ((ret = mlv_mkdir_p(s->packdir, 0777)))
+	if ((ret = split_dir(dir, &parent, &base)))
 		goto done;
-	if ((ret = mlv_index_open(&s->ix, s->dbpath)))
+	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0) {
+		ret = mlv_error_set_errno(MLV_EIO, "cannot open '%s'", parent);
+		goto done;
+	}
+	if ((ret = s->dirfd = open_own_dir(pfd, base, s->dir)) < 0 ||
+	    (ret = s->packfd = open_own_dir(s->dirfd, "packs", s->packdir)) < 0)
+		goto done;
+	if ((ret = open_index(s)) || (ret = mlv_statcache_open(&s->sc_db, s->scpath)))
 		goto done;
 done:
-	if (ret)
+	if (pfd >= 0)
+		close(pfd);
+	free(parent);
+	if (ret < 0) {
+		struct mlv_error_state es;
+
+		mlv_error_state_capture(&es, ret);
 		mlv_store_free(s);
-	else
-		*out = s;
-	return ret;
+		return mlv_error_state_restore(&es);
+	}
+	*out = s;
+	return 0;
+}
+
+int mlv_store_open(struct mlv_store **out, const char *dir)
+{
+	return mlv_store_open_ext(out, dir, NULL, 0);
+}
+
+const char *mlv_store_index_path(struct mlv_store *s)
+{
+	return s->dbpath;
+}
+
+const char *mlv_store_index_moved_aside(struct mlv_store *s)
+{
+	return s->index_aside;
+}
+
+int mlv_store_index_rebuilding(struct mlv_store *s)
+{
+	return s->index_fresh;
 }
 
 void mlv_store_pack_close_all(struct mlv_store *s)
@@ -43,6 +196,7 @@ void mlv_store_pack_close_all(struct mlv_store *s)
 			close(s->fds[i].pf.fd);
 		s->fds[i].pack_id = 0;
 	}
+	s->ntrust = 0;
 }
 
 void mlv_store_free(struct mlv_store *s)
@@ -51,14 +205,22 @@ void mlv_store_free(struct mlv_store *s)
 		return;
 	mlv_store_pack_close_all(s);
 	mlv_index_free(s->ix);
+	mlv_db_free(s->sc_db);
 	mlv_pack_reader_release(&s->rd);
 	mlv_hash_release(&s->blob_hash);
 	mlv_buf_release(&s->chunk_buf);
 	mlv_buf_release(&s->recipe_buf);
 	mlv_statcache_mem_free(s->sc);
-	free(s->mlvdir);
+	if (s->packfd >= 0)
+		close(s->packfd);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	free(s->trust);
+	free(s->index_aside);
+	free(s->dir);
 	free(s->packdir);
 	free(s->dbpath);
+	free(s->scpath);
 	free(s);
 }
 
@@ -75,13 +237,39 @@ const char *mlv_store_name(struct mlv_store *s, enum mlv_object_type t)
 	return "unknown";
 }
 
+int64_t mlv_store_mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+int mlv_store_pack_open(struct mlv_store *s, const char *name, struct mlv_pack_file *out)
+{
+	struct stat st;
+	int fd;
+
+	if (!mlv_pack_name_valid(name))
+		return mlv_error_set(MLV_ECORRUPT, "index '%s': bad pack name '%s'", s->dbpath, name);
+	fd = openat(s->packfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mlv_error_set_errno(errno == ENOENT ? MLV_ECORRUPT :
+					   errno == ELOOP ? MLV_EINVALID : MLV_EIO,
+					   "cannot open pack '%s/%s'", s->packdir, name);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return mlv_error_set_errno(MLV_EIO, "pack '%s' is not a regular file", name);
+	}
+	out->fd = fd;
+	out->size = (uint64_t)st.st_size;
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	return 0;
+}
+
 int mlv_store_pack_get(struct mlv_store *s, int64_t pack_id, const char *name,
 		       const struct mlv_pack_file **out)
 {
 	struct mlv_pack_fd *slot = NULL;
-	struct stat st;
-	char *path;
-	int fd;
+	struct mlv_pack_file pf;
+	int ret;
 
 	for (int i = 0; i < MLV_PACK_FD_CACHE; i++) {
 		struct mlv_pack_fd *p = &s->fds[i];
@@ -94,31 +282,47 @@ int mlv_store_pack_get(struct mlv_store *s, int64_t pack_id, const char *name,
 		if (!slot || !p->pack_id || (slot->pack_id && p->used < slot->used))
 			slot = p;
 	}
-	if (!mlv_pack_name_valid(name))
-		return mlv_error_set(MLV_ECORRUPT, "index '%s': bad pack name '%s'", s->dbpath, name);
-	path = mlv_xstrfmt("%s/%s", s->packdir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int ret = mlv_error_set_errno(errno == ENOENT ? MLV_ECORRUPT : MLV_EIO,
-					      "cannot open pack '%s'", path);
-
-		free(path);
+	if ((ret = mlv_store_pack_open(s, name, &pf)))
 		return ret;
-	}
-	free(path);
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return mlv_error_set_errno(MLV_EIO, "cannot stat pack '%s'", name);
-	}
 	if (slot->pack_id)
 		close(slot->pf.fd);
 	slot->pack_id = pack_id;
 	slot->used = ++s->tick;
-	slot->pf.fd = fd;
-	slot->pf.size = (uint64_t)st.st_size;
-	snprintf(slot->pf.name, sizeof(slot->pf.name), "%s", name);
+	slot->pf = pf;
 	*out = &slot->pf;
 	return 0;
+}
+
+/*
+ * Is the pack holding `obj` still the file that was indexed?  Its
+ * signature (size and mtime when it was written, recorded in the packs
+ * table) must match; rows of an older index without a signature require
+ * that the file was not modified after it was indexed.  The answer is
+ * kept per pack for the life of the handle: packs are immutable.
+ * 1 trusted, 0 not (the caller verifies), <0 error.
+ */
+static int pack_trusted(struct mlv_store *s, const struct mlv_index_obj *obj)
+{
+	struct mlv_pack_trust *t;
+	struct stat st;
+	int trusted;
+
+	for (size_t i = 0; i < s->ntrust; i++)
+		if (s->trust[i].pack_id == obj->pack_id)
+			return s->trust[i].trusted;
+	if (fstatat(s->packfd, obj->pack, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		trusted = 0;
+	else if (obj->pack_mtime_ns)
+		trusted = mlv_store_mtime_ns(&st) == obj->pack_mtime_ns &&
+			  (uint64_t)st.st_size == obj->pack_size;
+	else
+		trusted = mlv_store_mtime_ns(&st) <= obj->pack_added_ns &&
+			  (uint64_t)st.st_size == obj->pack_size;
+	MLV_ALLOC_GROW(s->trust, s->ntrust + 1, s->trust_alloc);
+	t = &s->trust[s->ntrust++];
+	t->pack_id = obj->pack_id;
+	t->trusted = trusted;
+	return trusted;
 }
 
 int mlv_store_has(struct mlv_store *s, const struct mlv_oid *id)
@@ -170,8 +374,7 @@ int mlv_store_resolve_prefix(struct mlv_store *s, struct mlv_oid *out, const cha
 	unsigned char lo[MLV_OID_RAWSZ], hi[MLV_OID_RAWSZ];
 	size_t len = strlen(hex);
 	struct mlv_oid found[2];
-	sqlite3_stmt *st;
-	int n = 0, rc;
+	int n = 0, ret;
 
 	if (len < 8 || len > MLV_OID_HEXSZ)
 		return mlv_error_set(MLV_EINVALID, "'%s' is not an object id prefix (8 to 64 hex digits)",
@@ -191,18 +394,8 @@ int mlv_store_resolve_prefix(struct mlv_store *s, struct mlv_oid *out, const cha
 			hi[i / 2] = (unsigned char)(v << 4 | 0xf);
 		}
 	}
-	if (!(st = mlv_index_stmt(s->ix, MLV_SQL_OBJ_PREFIX)))
-		return mlv_error_last_code();
-	sqlite3_bind_blob(st, 1, lo, sizeof(lo), SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, hi, sizeof(hi), SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 2) {
-		if (sqlite3_column_bytes(st, 0) != MLV_OID_RAWSZ)
-			continue;
-		memcpy(found[n++].id, sqlite3_column_blob(st, 0), MLV_OID_RAWSZ);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return mlv_index_error(s->ix, rc, "cannot look up object prefix");
+	if ((ret = mlv_index_prefix(s->ix, lo, hi, found, &n)))
+		return ret;
 	if (!n)
 		return mlv_error_set(MLV_ENOTFOUND, "no object matches '%s'", hex);
 	if (n > 1)
@@ -246,7 +439,21 @@ int mlv_store_read(struct mlv_store *s, const struct mlv_oid *id, struct mlv_buf
 	return ret;
 }
 
-int mlv_store_has_blob(struct mlv_store *s, const struct mlv_oid *id)
+static int sink_none(void *ctx, const void *data, size_t len)
+{
+	return 0;
+}
+
+int mlv_store_verify_blob(struct mlv_store *s, const struct mlv_oid *id)
+{
+	int ret = mlv_store_read_blob(s, id, sink_none, NULL);
+
+	if (ret && !strstr(mlv_error_last(), mlv_oid_hex(id)))
+		mlv_error_wrap(ret, "blob %s", mlv_oid_hex(id));
+	return ret;
+}
+
+int mlv_store_check_blob(struct mlv_store *s, const struct mlv_oid *id)
 {
 	struct mlv_index_obj obj;
 	const unsigned char *p;
@@ -254,24 +461,42 @@ int mlv_store_has_blob(struct mlv_store *s, const struct mlv_oid *id)
 	int type, ret;
 
 	if ((ret = lookup(s, id, &obj)))
-		return ret == MLV_ENOTFOUND ? (mlv_error_clear(), 0) : ret;
-	if (obj.type != MLV_OBJ_RECIPE)
-		return obj.type == MLV_OBJ_CHUNK;
-	/* A recipe that cannot be read leaves the blob incomplete, not the caller failed. */
-	if (read_record(s, id, &s->recipe_buf, &type, MLV_OBJECT_META_MAX)) {
-		mlv_error_clear();
+		return ret;
+	if (obj.type != MLV_OBJ_RECIPE && obj.type != MLV_OBJ_CHUNK)
+		return mlv_error_set(MLV_EINVALID, "object %s is a %s, not a blob", mlv_oid_hex(id),
+				     mlv_store_name(s, (enum mlv_object_type)obj.type));
+	/* A pack that changed since it was indexed: read it all (below too). */
+	if ((ret = pack_trusted(s, &obj)) <= 0)
+		return ret < 0 ? ret : mlv_store_verify_blob(s, id);
+	if (obj.type == MLV_OBJ_CHUNK)
 		return 0;
-	}
+	if ((ret = read_record(s, id, &s->recipe_buf, &type, MLV_OBJECT_META_MAX)))
+		return ret;
 	nr = (s->recipe_buf.len - MLV_RECIPE_MAGIC_LEN) / MLV_RECIPE_ENTRY_SIZE;
 	p = (const unsigned char *)s->recipe_buf.ptr + MLV_RECIPE_MAGIC_LEN;
 	for (size_t i = 0; i < nr; i++, p += MLV_RECIPE_ENTRY_SIZE) {
+		struct mlv_index_obj cobj;
 		struct mlv_oid cid;
 
 		memcpy(cid.id, p + 8, MLV_OID_RAWSZ);
-		if ((ret = mlv_store_has(s, &cid)) <= 0)
+		if ((ret = mlv_index_lookup(s->ix, &cid, &cobj)) < 0)
 			return ret;
+		if (!ret || !cobj.pack[0])
+			return mlv_error_set(MLV_ENOTFOUND, "blob %s: chunk %zu (%s) is not in the store",
+					     mlv_oid_hex(id), i, mlv_oid_hex(&cid));
+		if ((ret = pack_trusted(s, &cobj)) <= 0)
+			return ret < 0 ? ret : mlv_store_verify_blob(s, id);
 	}
-	return 1;
+	return 0;
+}
+
+int mlv_store_has_blob(struct mlv_store *s, const struct mlv_oid *id)
+{
+	int ret = mlv_store_check_blob(s, id);
+
+	if (ret == MLV_ENOTFOUND || ret == MLV_ECORRUPT || ret == MLV_EINVALID)
+		return 0;
+	return ret < 0 ? ret : 1;
 }
 
 int mlv_store_read_blob(struct mlv_store *s, const struct mlv_oid *id, mlv_sink_fn sink, void *ctx)

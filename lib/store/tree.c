@@ -108,6 +108,9 @@ int mlv_tree_encode(struct mlv_buf *out, const struct mlv_tree *t)
 {
 	size_t start = out->len;
 
+	if (t->nr > MLV_TREE_ENTRIES_MAX)
+		return mlv_error_set(MLV_EINVALID, "a directory of %zu entries is more than a tree may hold (%u)",
+				     t->nr, MLV_TREE_ENTRIES_MAX);
 	mlv_buf_add(out, header, HEADER_LEN);
 	for (size_t i = 0; i < t->nr; i++) {
 		const struct mlv_tree_entry *e = &t->entries[i];
@@ -171,6 +174,10 @@ int mlv_tree_parse(struct mlv_tree *out, const void *data, size_t len, const cha
 		size_t nlen, i;
 		struct mlv_oid oid;
 
+		if (idx >= MLV_TREE_ENTRIES_MAX) {
+			ret = bad(what, idx, off, "more entries than a tree may hold");
+			goto done;
+		}
 		/* Also bounds the number of entries by the data length. */
 		if (rest < MIN_ENTRY_LEN) {
 			ret = bad(what, idx, off, "truncated entry");

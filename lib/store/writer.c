@@ -95,6 +95,9 @@ struct mlv_store_writer {
 
 	/* worker side */
 	struct mlv_index *wix;
+	struct mlv_pack_reader wrd;
+	struct mlv_pack_file wpf; /* the last pack read to compare a stored copy */
+	int64_t wpf_id;           /* 0: none open */
 	struct mlv_hash whash;
 	ZSTD_CCtx *cctx;
 	unsigned char *cbuf;
@@ -104,7 +107,9 @@ struct mlv_store_writer {
 	struct mlv_pack_writer *cur;
 	struct mlv_pack_writer **sealed;
 	size_t nsealed, sealed_alloc;
-	struct oidset set;
+	struct oidset set;     /* written to this writer's packs */
+	struct oidset reused;  /* found intact in the store: used_ns refreshed on commit */
+	struct oidset replace; /* written again because the stored copy is bad */
 };
 
 static size_t oid_slot(const struct mlv_oid *id, size_t cap)
@@ -190,27 +195,50 @@ static int seal_current(struct mlv_store_writer *w)
 }
 
 /*
- * Is `id` indexed in a pack file that still holds its record?  A pack
- * truncated or deleted behind our back must not stop the data from being
- * stored again: the new row then replaces the old one.
+ * Is `id` already stored, in a record that holds exactly these bytes?
+ * Reading the stored copy back (and decompressing it) costs less than
+ * writing it again, and a copy damaged since it was written must not
+ * stand for new data: then the object is written again and its index row
+ * moves to the new record on commit.  1 reuse, 0 write, <0 error.
  */
-static int present_intact(struct mlv_store_writer *w, const struct mlv_oid *id)
+static int present_intact(struct mlv_store_writer *w, int type, const struct mlv_oid *id,
+			  const unsigned char *data, size_t len)
 {
 	struct mlv_index_obj obj;
-	struct stat st;
-	char *path;
+	struct mlv_pack_entry want;
 	int ret = mlv_index_lookup(w->wix, id, &obj);
 
 	if (ret <= 0)
 		return ret;
-	if (!obj.pack[0])
-		return 0;
-	path = mlv_xstrfmt("%s/%s", w->s->packdir, obj.pack);
-	ret = !stat(path, &st) &&
-	      obj.offset + MLV_PACK_REC_HDR_SIZE + obj.stored_len + MLV_PACK_FOOTER_SIZE <=
-		      (uint64_t)st.st_size;
-	free(path);
-	return ret;
+	if (oidset_has(&w->reused, id))
+		return 1;
+	if (!obj.pack[0] || obj.type != type)
+		goto replace;
+	if (w->wpf_id != obj.pack_id || strcmp(w->wpf.name, obj.pack)) {
+		if (w->wpf_id)
+			close(w->wpf.fd);
+		w->wpf_id = 0;
+		if ((ret = mlv_store_pack_open(w->s, obj.pack, &w->wpf))) {
+			if (ret == MLV_EIO)
+				return ret;
+			mlv_error_clear();
+			goto replace;
+		}
+		w->wpf_id = obj.pack_id;
+	}
+	want.id = *id;
+	want.offset = obj.offset;
+	want.type = (uint8_t)type;
+	if ((ret = mlv_pack_record_equals(&w->wrd, &w->wpf, &want, data, len)) < 0)
+		return ret;
+	if (ret) {
+		oidset_add(&w->reused, id);
+		return 1;
+	}
+	mlv_error_clear();
+replace:
+	oidset_add(&w->replace, id);
+	return 0;
 }
 
 static int store_object(struct mlv_store_writer *w, int type, const struct mlv_oid *id,
@@ -222,7 +250,7 @@ static int store_object(struct mlv_store_writer *w, int type, const struct mlv_o
 
 	if (oidset_has(&w->set, id))
 		return 0;
-	if ((ret = present_intact(w, id)))
+	if ((ret = present_intact(w, type, id, data, len)))
 		return ret < 0 ? ret : 0;
 
 	if (len >= 64) {
@@ -250,7 +278,7 @@ static int store_object(struct mlv_store_writer *w, int type, const struct mlv_o
 			}
 		}
 	}
-	if (!w->cur && (ret = mlv_pack_writer_open(&w->cur, w->s->packdir)))
+	if (!w->cur && (ret = mlv_pack_writer_open(&w->cur, w->s->packfd, w->s->packdir)))
 		return ret;
 	if ((ret = mlv_pack_writer_add(w->cur, id, type, comp, stored, stored_len, len)))
 		return ret;
@@ -684,19 +712,24 @@ static void drop_packs(struct mlv_store_writer *w)
 	mlv_pack_writer_free(w->cur);
 	w->cur = NULL;
 	oidset_clear(&w->set);
+	oidset_clear(&w->reused);
+	oidset_clear(&w->replace);
 }
 
+/*
+ * One transaction: the new packs and their objects, and the used_ns of
+ * the objects that were reused.  The stat cache lives in its own
+ * database: a batch open there is not affected.
+ */
 static int index_packs(struct mlv_store_writer *w, char (*names)[MLV_PACK_NAME_MAX])
 {
 	struct mlv_index *ix = w->s->ix;
-	int reopen = mlv_index_in_transaction(ix);
+	struct mlv_error_state es;
+	int64_t now = mlv_now_ns();
 	int ret;
 
-	/* A stat cache batch open on this connection is only a cache: commit it first. */
-	if (reopen && (ret = mlv_index_commit(ix)))
-		return ret;
 	if ((ret = mlv_index_begin(ix)))
-		goto done;
+		return ret;
 	for (size_t i = 0; i < w->nsealed; i++) {
 		const struct mlv_pack_entry *e;
 		int64_t pack_id;
@@ -704,23 +737,28 @@ static int index_packs(struct mlv_store_writer *w, char (*names)[MLV_PACK_NAME_M
 
 		e = mlv_pack_writer_entries(w->sealed[i], &nr);
 		if ((ret = mlv_index_add_pack(ix, names[i], mlv_pack_writer_size(w->sealed[i]), nr,
-					      &pack_id)))
+					      mlv_pack_writer_mtime_ns(w->sealed[i]), &pack_id)))
 			goto done;
-		for (size_t k = 0; k < nr; k++)
-			if ((ret = mlv_index_add_object(ix, pack_id, &e[k])))
+		for (size_t k = 0; k < nr; k++) {
+			/* A copy we just wrote replaces one found bad; others never move a row. */
+			if (oidset_has(&w->replace, &e[k].id))
+				ret = mlv_index_move_object(ix, pack_id, &e[k]);
+			else
+				ret = mlv_index_add_object(ix, pack_id, &e[k]);
+			if (ret)
 				goto done;
+		}
 	}
+	for (size_t i = 0; i < w->reused.cap; i++)
+		if (w->reused.used[i] &&
+		    (ret = mlv_index_touch_object(ix, &w->reused.slots[i], now)))
+			goto done;
 	ret = mlv_index_commit(ix);
 done:
+	mlv_error_state_capture(&es, ret);
 	if (ret)
 		mlv_index_rollback(ix);
-	if (reopen) {
-		int r2 = mlv_index_begin(ix);
-
-		if (!ret)
-			ret = r2;
-	}
-	return ret;
+	return mlv_error_state_restore(&es);
 }
 
 int mlv_store_writer_commit(struct mlv_store_writer *w)
@@ -733,13 +771,17 @@ int mlv_store_writer_commit(struct mlv_store_writer *w)
 		return ret;
 	if ((ret = seal_current(w)))
 		goto done;
-	if (!w->nsealed)
+	if (!w->nsealed && !w->reused.nr)
 		goto done;
-	names = mlv_calloc(w->nsealed, sizeof(*names));
+	names = mlv_calloc(w->nsealed ? w->nsealed : 1, sizeof(*names));
 	for (size_t i = 0; i < w->nsealed; i++)
 		if ((ret = mlv_pack_writer_publish(w->sealed[i], names[i])))
 			goto done;
-	if ((ret = mlv_fsync_dir(w->s->packdir)) || (ret = index_packs(w, names)))
+	if (w->nsealed && fsync(w->s->packfd) < 0) {
+		ret = mlv_error_set_errno(MLV_EIO, "cannot fsync '%s'", w->s->packdir);
+		goto done;
+	}
+	if ((ret = index_packs(w, names)))
 		goto done;
 	drop_packs(w);
 done:
@@ -770,7 +812,7 @@ int mlv_store_writer_new(struct mlv_store_writer **out, struct mlv_store *s)
 	if ((ret = mlv_hash_init(&w->chash)) || (ret = mlv_hash_init(&w->whash)) ||
 	    (ret = mlv_hash_init(&w->fhash)))
 		goto done;
-	if ((ret = mlv_index_open(&w->wix, s->dbpath)))
+	if ((ret = mlv_index_open(&w->wix, s->dbpath, NULL)) || (ret = mlv_pack_reader_init(&w->wrd)))
 		goto done;
 	if (!(w->cctx = ZSTD_createCCtx())) {
 		ret = mlv_error_set(MLV_ERROR, "cannot create zstd context");
@@ -826,6 +868,9 @@ void mlv_store_writer_free(struct mlv_store_writer *w)
 		free(w->freebufs[i]);
 	free(w->sealed);
 	mlv_index_free(w->wix);
+	if (w->wpf_id)
+		close(w->wpf.fd);
+	mlv_pack_reader_release(&w->wrd);
 	ZSTD_freeCCtx(w->cctx);
 	free(w->cbuf);
 	mlv_buf_release(&w->recipe);

@@ -85,7 +85,7 @@ static void pack_path(char *out, size_t n, const char *mlvdir, struct mlv_store 
 	{
 		struct mlv_buf b = MLV_BUF_INIT;
 
-		mlv_buf_addf(&b, "%s/store/packs/%s", mlvdir, info.pack);
+		mlv_buf_addf(&b, "%s/packs/%s", mlvdir, info.pack);
 		if (b.len < n)
 			memcpy(out, b.ptr, b.len + 1);
 		mlv_buf_release(&b);
@@ -192,7 +192,7 @@ static void test_roundtrip(struct mlv_store *s, const char *dir)
 		char pdir[4096];
 		struct mlv_oid again;
 
-		snprintf(pdir, sizeof(pdir), "%s/mlv/store/packs", dir);
+		snprintf(pdir, sizeof(pdir), "%s/mlv/packs", dir);
 		sz0 = packs_size(pdir, &npacks0);
 		fd = open(path, O_RDONLY);
 		is_int(mlv_store_writer_put_fd(w, &again, NULL, fd, path), 0, "put_fd again");
@@ -464,9 +464,9 @@ static void test_orphan_dangling_temp(struct mlv_store *s, const char *dir, cons
 
 	snprintf(mlvdir2, sizeof(mlvdir2), "%s/mlv2", dir);
 	is_int(mlv_store_open(&s2, mlvdir2), 0, "open second store");
-	snprintf(to, sizeof(to), "%s/store/packs/%.100s", mlvdir2, info.pack);
+	snprintf(to, sizeof(to), "%s/packs/%.100s", mlvdir2, info.pack);
 	is_int(copy_file(from, to), 0, "copy a pack into it");
-	snprintf(tmp, sizeof(tmp), "%s/store/packs/tmp-pack-Zx3Yq1", mlvdir2);
+	snprintf(tmp, sizeof(tmp), "%s/packs/tmp-pack-Zx3Yq1", mlvdir2);
 	write_file(tmp, "MLVPACK", 7);
 	ok(fsck(s2, 0, &p) == 2 && strstr(p.kinds, "orphan") && strstr(p.kinds, "temp"),
 	   "fsck reports the orphan pack and the temp file (%s)", p.kinds);
