@@ -1,26 +1,29 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "builtin.h"
 #include "mlv/worktree.h"
 
 struct report {
-	int json;
-	size_t count;
-	size_t problems;
+	json_t *problems; /* with --json; else printed as found */
+	uint64_t count;
+	uint64_t repaired;
 };
 
 static void on_problem(void *ctx, const char *kind, const char *what, const char *detail)
 {
 	struct report *r = ctx;
 
-	r->problems++;
-	if (r->json) {
-		printf("%s{\"kind\":\"%s\",\"what\":", r->count++ ? "," : "", kind);
-		json_put_string(what);
-		printf(",\"detail\":");
-		json_put_string(detail ? detail : "");
-		putchar('}');
+	if (strcmp(kind, "repaired"))
+		r->count++;
+	if (r->problems) {
+		json_t *p = json_object();
+
+		json_object_set_new(p, "kind", json_string(kind));
+		json_object_set_new(p, "what", json_text(what));
+		json_object_set_new(p, "detail", json_text(detail ? detail : ""));
+		json_array_append_new(r->problems, p);
 	} else {
 		printf("%s: %s%s%s\n", kind, what, detail && *detail ? ": " : "", detail ? detail : "");
 	}
@@ -50,13 +53,18 @@ static int check_entry(void *ctx, const char *path, const struct mlv_tree_entry 
 	return ret < 0 ? ret : 0;
 }
 
-/* Every pointer must name objects that are here, down to the last file. */
+/*
+ * Every pointer must name objects that are here, down to the last file.
+ * A tracked directory is counted before it is walked, so a hostile tree
+ * (too deep, too many entries, 2^41 files through shared subtrees) is
+ * one problem found at once, not a walk that never ends.
+ */
 static void check_pointers(struct mlv_ctx *ctx, struct mlv_store *s, struct report *r)
 {
 	struct mlv_artifact_list list = { 0 };
 	struct walk w = { s, r };
 
-	if (mlv_artifacts_find(&list, NULL, 0) < 0)
+	if (mlv_artifacts_find_at(&list, ctx->repo->topfd, NULL, 0) < 0)
 		die_lib();
 	for (size_t i = 0; i < list.nr; i++) {
 		const struct mlv_artifact *a = &list.items[i];
@@ -70,53 +78,93 @@ static void check_pointers(struct mlv_ctx *ctx, struct mlv_store *s, struct repo
 						       mlv_store_has_blob(s, &a->ptr.oid);
 		if (have < 0)
 			die_lib();
-		if (!have)
+		if (!have) {
 			missing(r, a->path, &a->ptr.oid);
-		else if (a->ptr.type == MLV_PTYPE_DIR &&
-			   mlv_tree_walk(s, &a->ptr.oid, a->path, check_entry, &w) < 0) {
-			on_problem(r, "corrupt", a->path, mlv_error_last());
+		} else if (a->ptr.type == MLV_PTYPE_DIR) {
+			if (mlv_tree_count(s, &a->ptr.oid, a->path, MLV_TREE_VISIT_MAX, NULL) < 0)
+				on_problem(r, "tree", a->path, mlv_error_last());
+			else if (mlv_tree_walk(s, &a->ptr.oid, a->path, check_entry, &w) < 0)
+				on_problem(r, "corrupt", a->path, mlv_error_last());
 		}
 	}
 	mlv_artifact_list_release(&list);
 }
 
+static void emit(struct report *r, struct mlv_store *s, const struct mlv_fsck_stats *stats,
+		 uint64_t remaining)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "problems", r->problems);
+	r->problems = NULL;
+	json_object_set_new(o, "packs", json_integer((json_int_t)stats->packs));
+	json_object_set_new(o, "objects", json_integer((json_int_t)stats->objects));
+	json_object_set_new(o, "repaired", json_integer((json_int_t)(stats->repaired + r->repaired)));
+	json_object_set_new(o, "remaining", json_integer((json_int_t)remaining));
+	if (s)
+		json_object_set_new(o, "index", json_text(mlv_store_index_path(s)));
+	json_emit(o);
+}
+
 int cmd_fsck(int argc, const char **argv, struct mlv_ctx *ctx)
 {
 	static const char *const usage[] = { "mlv fsck [--repair] [--json]", NULL };
-	int repair = 0, json = 0, remaining;
+	int repair = 0, json = 0, ret;
 	const struct option opts[] = {
-		OPT_BOOL_F(0, "repair", &repair, "fix what can be fixed: re-index packs, drop dangling rows, salvage damaged packs"),
-		OPT_BOOL_F(0, "json", &json, "print the problems as JSON"),
+		OPT_BOOL_F(0, "repair", &repair, "fix what can be fixed: rebuild a damaged index, re-index packs, drop dangling rows, salvage damaged packs"),
+		OPT_BOOL_F(0, "json", &json, "print one JSON object: the problems and a summary"),
 		OPT_END_F,
 	};
 	struct mlv_fsck_stats stats = { 0 };
 	struct report r = { 0 };
 	struct mlv_store *s;
-	size_t before;
+	uint64_t remaining;
 
 	if (parse_options(argc, argv, opts, usage))
 		usage_with_options(usage, opts);
-	r.json = json;
-	if (mlv_repo_store(&s, ctx->repo) < 0)
-		die_lib();
 	if (json)
-		printf("{\"problems\":[");
-	remaining = mlv_store_fsck(s, repair, on_problem, &r, &stats);
-	if (remaining < 0) {
+		r.problems = json_array();
+	ret = mlv_repo_store_ext(&s, ctx->repo, repair ? MLV_STORE_REBUILD : 0);
+	if (ret == MLV_ECORRUPT) {
+		/* A damaged index is a problem fsck finds, and --repair fixes. */
+		on_problem(&r, "index", ctx->repo->storedir, mlv_error_last());
 		if (json)
-			puts("]}");
+			emit(&r, NULL, &stats, r.count);
+		hint("run 'mlv fsck --repair' to rebuild the index from the packs");
+		return 1;
+	}
+	if (ret < 0) {
+		json_decref(r.problems);
+		if (*mlv_error_last_hint())
+			fprintf(stderr, "fatal: %s\nhint: %s\n", mlv_error_last(), mlv_error_last_hint());
+		else
+			die_lib();
+		return 128;
+	}
+	if (mlv_store_index_rebuilding(s)) {
+		const char *aside = mlv_store_index_moved_aside(s);
+		char *detail = aside ? mlv_xstrfmt("damaged: moved aside to '%s'", aside) :
+				       mlv_xstrfmt("empty while the store holds packs");
+
+		on_problem(&r, "index", mlv_store_index_path(s), detail);
+		free(detail);
+		on_problem(&r, "repaired", mlv_store_index_path(s), "rebuilt from the packs");
+		r.repaired++;
+	}
+	ret = mlv_store_fsck(s, repair, on_problem, &r, &stats);
+	if (ret < 0) {
+		json_decref(r.problems);
 		die_lib();
 	}
-	before = r.problems;
 	check_pointers(ctx, s, &r);
-	remaining += (int)(r.problems - before);
+	/* The store's own count of what remains, plus the pointers' problems. */
+	remaining = r.count > stats.repaired + r.repaired ? r.count - stats.repaired - r.repaired : 0;
 	if (json)
-		printf("],\"packs\":%llu,\"objects\":%llu,\"repaired\":%llu,\"remaining\":%d}\n",
-		       (unsigned long long)stats.packs, (unsigned long long)stats.objects,
-		       (unsigned long long)stats.repaired, remaining);
+		emit(&r, s, &stats, remaining);
 	else if (!remaining)
 		fprintf(stderr, "checked %llu pack%s, %llu objects: ok%s\n",
 			(unsigned long long)stats.packs, stats.packs == 1 ? "" : "s",
-			(unsigned long long)stats.objects, stats.repaired ? " (after repair)" : "");
+			(unsigned long long)stats.objects,
+			stats.repaired || r.repaired ? " (after repair)" : "");
 	return remaining ? 1 : 0;
 }

@@ -90,8 +90,8 @@ run mlv checkout
 test "$(sha256sum model.bin | cut -d' ' -f1)" = "$v2_model"
 run mlv status --exit-code
 
-say "The store deduplicates: only the changed chunks of the model were stored twice"
-run du -sh .mlv/store
+say "The store (in .git/mlv, out of reach of git clean) deduplicates: only the changed chunks of the model were stored twice"
+run du -sh .git/mlv/packs
 run mlv fsck
 
 say "A local edit is never overwritten silently"
