@@ -52,6 +52,8 @@ int mlv_store_pack_get(struct mlv_store *s, int64_t pack_id, const char *name,
 		       const struct mlv_pack_file **out);
 /* Open a pack file read-only, never through a symlink; an fd or <0. */
 int mlv_store_pack_open(struct mlv_store *s, const char *name, struct mlv_pack_file *out);
+/* Close the cached fd of pack `name` (replaced by a new file of that name); forget trust. */
+void mlv_store_pack_forget(struct mlv_store *s, const char *name);
 /* Close every cached pack fd (before fsck rewrites packs); forget trust. */
 void mlv_store_pack_close_all(struct mlv_store *s);
 /* The pack file's mtime in nanoseconds (its signature, with the size). */

@@ -99,11 +99,18 @@ int mlv_store_index_reset(struct mlv_store *s)
 	return mlv_index_open(&s->ix, s->dbpath, NULL);
 }
 
+static int stop_at_first(void *ctx, const struct mlv_index_pack *p)
+{
+	return 1;
+}
+
 static int open_index(struct mlv_store *s)
 {
-	int created = 0, ret = mlv_index_open(&s->ix, s->dbpath, &created);
+	int ret = mlv_index_open(&s->ix, s->dbpath, NULL);
 
-	if (!ret && created && (ret = has_packs(s)) > 0) {
+	/* An index that knows no pack: new, or lost (emptied, truncated to nothing)? */
+	if (!ret && !(ret = mlv_index_for_each_pack(s->ix, stop_at_first, NULL)) &&
+	    (ret = has_packs(s)) > 0) {
 		/* Packs without an index: the index was lost, not never made. */
 		if (s->flags & MLV_STORE_REBUILD) {
 			s->index_fresh = 1;
@@ -195,6 +202,17 @@ void mlv_store_pack_close_all(struct mlv_store *s)
 		if (s->fds[i].pack_id)
 			close(s->fds[i].pf.fd);
 		s->fds[i].pack_id = 0;
+	}
+	s->ntrust = 0;
+}
+
+void mlv_store_pack_forget(struct mlv_store *s, const char *name)
+{
+	for (int i = 0; i < MLV_PACK_FD_CACHE; i++) {
+		if (s->fds[i].pack_id && !strcmp(s->fds[i].pf.name, name)) {
+			close(s->fds[i].pf.fd);
+			s->fds[i].pack_id = 0;
+		}
 	}
 	s->ntrust = 0;
 }

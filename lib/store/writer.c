@@ -737,7 +737,10 @@ static int index_packs(struct mlv_store_writer *w, char (*names)[MLV_PACK_NAME_M
 
 		e = mlv_pack_writer_entries(w->sealed[i], &nr);
 		if ((ret = mlv_index_add_pack(ix, names[i], mlv_pack_writer_size(w->sealed[i]), nr,
-					      mlv_pack_writer_mtime_ns(w->sealed[i]), &pack_id)))
+					      mlv_pack_writer_mtime_ns(w->sealed[i]), &pack_id)) ||
+		    /* The same name again: a twin that replaced a damaged file. */
+		    (ret = mlv_index_set_pack_signature(ix, pack_id, mlv_pack_writer_size(w->sealed[i]),
+							mlv_pack_writer_mtime_ns(w->sealed[i]))))
 			goto done;
 		for (size_t k = 0; k < nr; k++) {
 			/* A copy we just wrote replaces one found bad; others never move a row. */
@@ -781,6 +784,13 @@ int mlv_store_writer_commit(struct mlv_store_writer *w)
 		ret = mlv_error_set_errno(MLV_EIO, "cannot fsync '%s'", w->s->packdir);
 		goto done;
 	}
+	/*
+	 * A pack of the same records has the same name: one rewritten to
+	 * replace a damaged copy takes its place, so a cached fd would read
+	 * the old file.
+	 */
+	for (size_t i = 0; i < w->nsealed; i++)
+		mlv_store_pack_forget(w->s, names[i]);
 	if ((ret = index_packs(w, names)))
 		goto done;
 	drop_packs(w);

@@ -11,7 +11,10 @@
 #include "mlv/error.h"
 #include "mlv/fileio.h"
 #include "mlv/store.h"
+#include "store/pack.h"
 #include "tap.h"
+#include <sqlite3.h>
+#include <time.h>
 
 static void fill_random(unsigned char *p, size_t len, uint64_t seed)
 {
@@ -487,6 +490,369 @@ static void test_orphan_dangling_temp(struct mlv_store *s, const char *dir, cons
 	mlv_buf_release(&got);
 }
 
+
+/* A store of its own below the test directory. */
+static struct mlv_store *open_at(const char *dir, const char *name, char *path, size_t n)
+{
+	struct mlv_store *s = NULL;
+
+	snprintf(path, n, "%s/%s", dir, name);
+	if (mlv_store_open(&s, path))
+		tap_diag("open %s: %s", path, mlv_error_last());
+	return s;
+}
+
+static int put_commit(struct mlv_store *s, const void *data, size_t len, struct mlv_oid *id)
+{
+	struct mlv_store_writer *w;
+	int ret = mlv_store_writer_new(&w, s);
+
+	if (!ret && !(ret = mlv_store_writer_put_buf(w, id, data, len)))
+		ret = mlv_store_writer_commit(w);
+	mlv_store_writer_free(w);
+	return ret;
+}
+
+/*
+ * Finding 7: a byte flips in a pack, then the same data is added again.
+ * The writer must not trust the damaged copy: it writes a new record and
+ * the index row moves there.  A fresh handle (the trust of a pack is kept
+ * per handle) sees the changed pack and verifies before saying "stored".
+ */
+static void test_reuse_verifies(const char *dir)
+{
+	char sdir[4096], path[4400];
+	size_t len = MLV_CHUNK_MIN;
+	unsigned char *data = malloc(len);
+	struct mlv_object_info before, after;
+	struct mlv_store *s = open_at(dir, "reuse", sdir, sizeof(sdir)), *s2 = NULL;
+	struct mlv_buf got = MLV_BUF_INIT;
+	struct mlv_oid id;
+	uint64_t off;
+
+	if (!s)
+		return;
+	fill_random(data, len, 4242);
+	is_int(put_commit(s, data, len, &id), 0, "store a chunk");
+	is_int(mlv_store_has_blob(s, &id), 1, "stored, intact");
+	mlv_store_info(s, &id, &before);
+	pack_path(path, sizeof(path), sdir, s, &id, &off);
+	/* A later change: a new mtime even on a file system with coarse timestamps. */
+	usleep(20000);
+	flip_byte(path, off + 52 + 100);
+
+	is_int(mlv_store_open(&s2, sdir), 0, "a new handle");
+	is_int(mlv_store_has_blob(s2, &id), 0, "the changed pack is verified: not stored");
+	ok(strstr(mlv_error_last(), "pack-") && strstr(mlv_error_last(), mlv_oid_hex(&id)),
+	   "why names object and pack: %s", mlv_error_last());
+	is_int(mlv_store_check_blob(s2, &id), MLV_ECORRUPT, "check_blob says corrupt");
+	is_int(mlv_store_verify_blob(s2, &id), MLV_ECORRUPT, "verify_blob says corrupt");
+
+	{
+		struct mlv_store_writer *w;
+		struct mlv_oid other;
+
+		/* With another object, so that the new pack has another name. */
+		mlv_store_writer_new(&w, s2);
+		mlv_store_writer_put_buf(w, &other, "a companion", 11);
+		mlv_store_writer_put_buf(w, &id, data, len);
+		is_int(mlv_store_writer_commit(w), 0, "add the same data again");
+		mlv_store_writer_free(w);
+	}
+	mlv_store_info(s2, &id, &after);
+	ok(strcmp(before.pack, after.pack), "the index row moved to a new pack");
+	is_int(read_back(s2, &id, &got), 0, "and reads back: %s", mlv_error_last());
+	ok(got.len == len && !memcmp(got.ptr, data, len), "the right bytes");
+	is_int(mlv_store_verify_blob(s2, &id), 0, "verify_blob: intact");
+	/* Alone, the new pack is the old one's twin: it replaces the damaged file. */
+	flip_byte(path, off + 52 + 100);
+	is_int(put_commit(s, data, len, &id), 0, "the same data alone");
+	is_int(mlv_store_verify_blob(s, &id), 0, "intact too");
+	{
+		struct mlv_oid nope;
+
+		memset(&nope, 0x42, sizeof(nope));
+		is_int(mlv_store_verify_blob(s2, &nope), MLV_ENOTFOUND, "verify_blob: not found");
+		ok(strstr(mlv_error_last(), mlv_oid_hex(&nope)) != NULL, "naming it");
+	}
+	mlv_store_free(s2);
+	mlv_store_free(s);
+	mlv_buf_release(&got);
+	free(data);
+}
+
+/*
+ * Finding 12: an orphan pack holding a recipe that names other chunks
+ * under an existing blob's id must not take over that blob's index row.
+ */
+static void test_orphan_cannot_take_over(const char *dir)
+{
+	char sdir[4096], name[MLV_PACK_NAME_MAX];
+	size_t len = 6u << 20;
+	unsigned char *data = malloc(len), *other = malloc(len);
+	struct mlv_store *s = open_at(dir, "takeover", sdir, sizeof(sdir));
+	struct mlv_object_info before, after;
+	struct mlv_buf rec = MLV_BUF_INIT, got = MLV_BUF_INIT;
+	struct mlv_pack_writer *pw = NULL;
+	struct mlv_oid blob, fake;
+	enum mlv_object_type type;
+	struct problems p;
+	char packs[4400];
+	int dfd;
+
+	if (!s)
+		return;
+	fill_random(data, len, 7);
+	fill_random(other, len, 8);
+	is_int(put_commit(s, data, len, &blob), 0, "a multi-chunk blob");
+	is_int(put_commit(s, other, len, &fake), 0, "another one");
+	mlv_store_info(s, &blob, &before);
+	is_int(before.type, MLV_OBJ_RECIPE, "stored as a recipe");
+	/* The other blob's recipe, filed under the first blob's id. */
+	is_int(mlv_store_read(s, &fake, &rec, &type, MLV_OBJECT_META_MAX), 0, "read a recipe");
+	snprintf(packs, sizeof(packs), "%s/packs", sdir);
+	dfd = open(packs, O_RDONLY | O_DIRECTORY);
+	ok(dfd >= 0 && !mlv_pack_writer_open(&pw, dfd, packs) &&
+	   !mlv_pack_writer_add(pw, &blob, MLV_OBJ_RECIPE, MLV_COMP_RAW, rec.ptr, rec.len, rec.len) &&
+	   !mlv_pack_writer_seal(pw) && !mlv_pack_writer_publish(pw, name),
+	   "an orphan pack with a lying recipe");
+	mlv_pack_writer_free(pw);
+	ok(fsck(s, 1, &p) >= 0 && strstr(p.kinds, "orphan"), "fsck --repair indexes the orphan");
+	mlv_store_info(s, &blob, &after);
+	is_str(after.pack, before.pack, "the blob's row did not move");
+	is_int(read_back(s, &blob, &got), 0, "the blob still reads");
+	ok(got.len == len && !memcmp(got.ptr, data, len), "with its own content");
+	if (dfd >= 0)
+		close(dfd);
+	mlv_store_free(s);
+	mlv_buf_release(&rec);
+	mlv_buf_release(&got);
+	free(data);
+	free(other);
+}
+
+/* A recipe whose chunks are intact but reassemble to something else. */
+static void test_fsck_reassembles(const char *dir)
+{
+	char sdir[4096], packs[4400], name[MLV_PACK_NAME_MAX];
+	size_t len = 6u << 20;
+	unsigned char *data = malloc(len);
+	struct mlv_store *s = open_at(dir, "reassemble", sdir, sizeof(sdir));
+	struct mlv_buf rec = MLV_BUF_INIT;
+	struct mlv_pack_writer *pw = NULL;
+	struct mlv_oid blob, liar;
+	struct problems p;
+	int dfd;
+
+	if (!s)
+		return;
+	fill_random(data, len, 9);
+	is_int(put_commit(s, data, len, &blob), 0, "a multi-chunk blob");
+	is_int(mlv_store_read(s, &blob, &rec, NULL, MLV_OBJECT_META_MAX), 0, "its recipe");
+	/* Its chunks in another order, filed as a blob that does not exist. */
+	{
+		unsigned char tmp[MLV_RECIPE_ENTRY_SIZE];
+		unsigned char *e = (unsigned char *)rec.ptr + MLV_RECIPE_MAGIC_LEN;
+
+		memcpy(tmp, e, sizeof(tmp));
+		memmove(e, e + MLV_RECIPE_ENTRY_SIZE, MLV_RECIPE_ENTRY_SIZE);
+		memcpy(e + MLV_RECIPE_ENTRY_SIZE, tmp, sizeof(tmp));
+	}
+	memset(&liar, 0x5a, sizeof(liar));
+	snprintf(packs, sizeof(packs), "%s/packs", sdir);
+	dfd = open(packs, O_RDONLY | O_DIRECTORY);
+	ok(dfd >= 0 && !mlv_pack_writer_open(&pw, dfd, packs) &&
+	   !mlv_pack_writer_add(pw, &liar, MLV_OBJ_RECIPE, MLV_COMP_RAW, rec.ptr, rec.len, rec.len) &&
+	   !mlv_pack_writer_seal(pw) && !mlv_pack_writer_publish(pw, name),
+	   "a pack with a recipe that reassembles to the wrong content");
+	mlv_pack_writer_free(pw);
+	ok(fsck(s, 1, &p) >= 0 && strstr(p.kinds, "corrupt"),
+	   "fsck reassembles the recipe and finds it wrong (%s)", p.kinds);
+	is_int(mlv_store_has(s, &liar), 0, "repair drops the lying recipe");
+	is_int(fsck(s, 0, &p), 0, "clean afterwards (%s)", p.kinds);
+	if (dfd >= 0)
+		close(dfd);
+	mlv_store_free(s);
+	mlv_buf_release(&rec);
+	free(data);
+}
+
+static int exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	int rc = sqlite3_open(path, &db);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		tap_diag("sqlite %s: %s", path, sqlite3_errmsg(db));
+	sqlite3_close(db);
+	return rc;
+}
+
+/* An index made by the first version of mlv is migrated when opened. */
+static void test_schema_v1(const char *dir)
+{
+	char sdir[4096], db[4400], v1[4400], sql[9000];
+	struct mlv_store *s = open_at(dir, "v1", sdir, sizeof(sdir));
+	struct mlv_buf got = MLV_BUF_INIT;
+	struct mlv_oid id;
+
+	if (!s)
+		return;
+	is_int(put_commit(s, "version one", 11, &id), 0, "an object");
+	mlv_store_free(s);
+	snprintf(db, sizeof(db), "%s/index.db", sdir);
+	snprintf(v1, sizeof(v1), "%s/v1.db", sdir);
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE packs (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+		 " size INTEGER NOT NULL, objects INTEGER NOT NULL, added_ns INTEGER NOT NULL);"
+		 "CREATE TABLE objects (oid BLOB PRIMARY KEY, pack INTEGER NOT NULL,"
+		 " offset INTEGER NOT NULL, stored_len INTEGER NOT NULL, raw_len INTEGER NOT NULL,"
+		 " type INTEGER NOT NULL, comp INTEGER NOT NULL) WITHOUT ROWID;"
+		 "CREATE TABLE statcache (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+		 " mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,"
+		 " dev INTEGER NOT NULL, mode INTEGER NOT NULL, oid BLOB NOT NULL,"
+		 " recorded_ns INTEGER NOT NULL) WITHOUT ROWID;"
+		 "ATTACH '%s' AS new;"
+		 "INSERT INTO packs SELECT id, name, size, objects, added_ns FROM new.packs;"
+		 "INSERT INTO objects SELECT oid, pack, offset, stored_len, raw_len, type, comp"
+		 " FROM new.objects;"
+		 "PRAGMA user_version = 1;", db);
+	is_int(exec_sql(v1, sql), SQLITE_OK, "a version 1 index");
+	ok(!rename(v1, db), "in place of the current one");
+	is_int(mlv_store_open(&s, sdir), 0, "opens (migrating): %s", mlv_error_last());
+	if (!s)
+		return;
+	is_int(read_back(s, &id, &got), 0, "its object reads");
+	ok(got.len == 11 && !memcmp(got.ptr, "version one", 11), "with its content");
+	is_int(mlv_store_has_blob(s, &id), 1, "a pack without a signature is trusted by its age");
+	mlv_store_free(s);
+	is_int(exec_sql(db, "SELECT used_ns FROM objects; SELECT mtime_ns FROM packs;"
+			    "SELECT 1 FROM sqlite_master WHERE name = 'objects_pack';"), SQLITE_OK,
+	       "version 2 columns and index exist");
+	is_int(exec_sql(db, "SELECT name FROM sqlite_master WHERE name = 'statcache'"
+			    " AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'objects_pack')"), SQLITE_OK,
+	       "schema readable");
+	{
+		sqlite3 *h;
+		sqlite3_stmt *st;
+		int gone = 0;
+
+		if (sqlite3_open(db, &h) == SQLITE_OK &&
+		    sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master WHERE name = 'statcache'", -1,
+				       &st, NULL) == SQLITE_OK) {
+			gone = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
+			sqlite3_finalize(st);
+		}
+		sqlite3_close(h);
+		ok(gone, "the stat cache table is gone from the index");
+	}
+	mlv_buf_release(&got);
+}
+
+/* Finding 13: a damaged index is an error naming it; REBUILD starts afresh. */
+static void test_corrupt_index(const char *dir)
+{
+	static const char *const kinds[] = { "garbage", "truncated", "empty" };
+	char sdir[4096], db[4400];
+
+	for (size_t k = 0; k < 3; k++) {
+		struct mlv_store *s = open_at(dir, kinds[k], sdir, sizeof(sdir));
+		struct mlv_buf got = MLV_BUF_INIT;
+		struct mlv_oid id[50];
+		struct problems p;
+		struct stat st;
+		int fd, ret;
+
+		if (!s)
+			continue;
+		/* Enough rows for a database of several pages. */
+		for (int i = 0; i < 50; i++) {
+			char b[64];
+
+			snprintf(b, sizeof(b), "object %d of the %s index", i, kinds[k]);
+			put_commit(s, b, strlen(b), &id[i]);
+		}
+		mlv_store_free(s);
+		snprintf(db, sizeof(db), "%s/index.db", sdir);
+		stat(db, &st);
+		if (k == 0) {
+			fd = open(db, O_WRONLY | O_TRUNC);
+			ok(write(fd, "this is not a database, not at all; just text that goes on and on and on and on and on and on and on and on\n", 108) == 108, "garbage index");
+			close(fd);
+		} else {
+			ok(st.st_size > 8192 && !truncate(db, k == 1 ? 4096 : 0), "%s index (%lld bytes before)",
+			   kinds[k], (long long)st.st_size);
+		}
+		ret = mlv_store_open(&s, sdir);
+		is_int(ret, MLV_ECORRUPT, "%s: open fails: %s", kinds[k], mlv_error_last());
+		ok(strstr(mlv_error_last(), db) != NULL, "naming the file");
+		is_str(mlv_error_last_hint(), "run 'mlv fsck --repair'", "with the hint");
+		if (!ret)
+			mlv_store_free(s);
+		is_int(mlv_store_open_ext(&s, sdir, NULL, MLV_STORE_REBUILD), 0, "%s: REBUILD opens", kinds[k]);
+		if (!s)
+			continue;
+		is_int(mlv_store_index_rebuilding(s), 1, "afresh");
+		ok(!mlv_store_index_moved_aside(s) == (k == 2), "moved aside unless empty");
+		is_int(fsck(s, 1, &p), 0, "fsck --repair fills it (%s)", p.kinds);
+		for (int i = 0; i < 50; i++)
+			if (read_back(s, &id[i], &got))
+				break;
+		is_int(read_back(s, &id[49], &got), 0, "every object is back");
+		mlv_store_free(s);
+		is_int(mlv_store_open(&s, sdir), 0, "and opens normally again");
+		mlv_store_free(s);
+		mlv_buf_release(&got);
+	}
+}
+
+/* First error wins: cleanup that fails does not replace the message. */
+static void test_error_state(void)
+{
+	struct mlv_error_state es;
+
+	mlv_error_set(MLV_ECORRUPT, "the first error");
+	mlv_error_set_hint("do this");
+	is_int(mlv_error_state_capture(&es, MLV_ECORRUPT), MLV_ECORRUPT, "capture returns the code");
+	mlv_error_set(MLV_EIO, "cleanup failed too");
+	is_int(mlv_error_state_restore(&es), MLV_ECORRUPT, "restore returns the first code");
+	is_str(mlv_error_last(), "the first error", "and the first message");
+	is_str(mlv_error_last_hint(), "do this", "and its hint");
+	is_int(mlv_error_last_code(), MLV_ECORRUPT, "and code");
+	mlv_error_state_capture(&es, 0);
+	mlv_error_set(MLV_EIO, "later");
+	is_int(mlv_error_state_restore(&es), 0, "nothing captured: 0");
+	mlv_error_clear();
+}
+
+/* No symlink where the store keeps its files. */
+static void test_symlinks(const char *dir)
+{
+	char sdir[4096], target[4096], link[4400];
+	struct mlv_store *s = NULL;
+
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
+	mkdir(target, 0777);
+	snprintf(sdir, sizeof(sdir), "%s/linked", dir);
+	ok(!symlink(target, sdir), "store directory is a symlink");
+	is_int(mlv_store_open(&s, sdir), MLV_EINVALID, "refused: %s", mlv_error_last());
+	ok(strstr(mlv_error_last(), sdir) != NULL, "naming it");
+	unlink(sdir);
+	mkdir(sdir, 0777);
+	snprintf(link, sizeof(link), "%s/packs", sdir);
+	ok(!symlink(target, link), "packs is a symlink");
+	is_int(mlv_store_open(&s, sdir), MLV_EINVALID, "refused: %s", mlv_error_last());
+	unlink(link);
+	snprintf(link, sizeof(link), "%s/index.db", sdir);
+	snprintf(target, sizeof(target), "%s/elsewhere/x.db", dir);
+	ok(!symlink(target, link), "index.db is a symlink");
+	is_int(mlv_store_open(&s, sdir), MLV_EINVALID, "refused: %s", mlv_error_last());
+	ok(access(target, F_OK) != 0, "nothing created through it");
+	mlv_store_free(s);
+}
+
 int main(void)
 {
 	const char *dir = tap_tmpdir();
@@ -510,5 +876,12 @@ int main(void)
 	test_truncated(s, mlvdir);
 	test_orphan_dangling_temp(s, dir, mlvdir);
 	mlv_store_free(s);
+	test_reuse_verifies(dir);
+	test_orphan_cannot_take_over(dir);
+	test_fsck_reassembles(dir);
+	test_schema_v1(dir);
+	test_corrupt_index(dir);
+	test_error_state();
+	test_symlinks(dir);
 	return tap_done();
 }

@@ -1,7 +1,10 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mlv/error.h"
+#include "mlv/store.h"
 #include "mlv/tree.h"
 #include "tap.h"
 
@@ -268,10 +271,129 @@ static void test_hostile(void)
 	mlv_buf_release(&b);
 }
 
-int main(void)
+/*
+ * A DAG of `depth` levels: the bottom tree holds two files, each level
+ * above two entries naming the same tree below, so the top names
+ * 2^depth files in depth + 1 small objects.  The writer must be committed.
+ */
+static int make_dag(struct mlv_store *s, unsigned depth, struct mlv_oid *top)
 {
+	struct mlv_store_writer *w;
+	struct mlv_oid blob, id;
+	struct mlv_buf enc = MLV_BUF_INIT;
+	int ret;
+
+	if ((ret = mlv_store_writer_new(&w, s)))
+		return ret;
+	if ((ret = mlv_store_writer_put_buf(w, &blob, "leaf\n", 5)))
+		goto done;
+	for (unsigned level = 0; level <= depth && !ret; level++) {
+		struct mlv_tree t = MLV_TREE_INIT;
+		uint32_t mode = level ? MLV_MODE_DIR : MLV_MODE_FILE;
+		const struct mlv_oid *child = level ? &id : &blob;
+		uint64_t size = level < 50 ? 5ull << level : 0;
+
+		mlv_tree_add(&t, "a", mode, size, child);
+		mlv_tree_add(&t, "b", mode, size, child);
+		mlv_buf_reset(&enc);
+		if (!(ret = mlv_tree_encode(&enc, &t)))
+			ret = mlv_store_writer_put_tree(w, &id, enc.ptr, enc.len);
+		mlv_tree_release(&t);
+	}
+	if (!ret)
+		ret = mlv_store_writer_commit(w);
+	if (!ret)
+		*top = id;
+done:
+	mlv_buf_release(&enc);
+	mlv_store_writer_free(w);
+	return ret;
+}
+
+static int count_file(void *ctx, const char *path, const struct mlv_tree_entry *e)
+{
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+static void test_dag(void)
+{
+	char dir[4096];
+	struct mlv_store *s = NULL;
+	struct mlv_oid top, small;
+	uint64_t files = 0, seen = 0;
+	time_t t0;
+
+	snprintf(dir, sizeof(dir), "%s/store", tap_tmpdir());
+	if (mlv_store_open(&s, dir)) {
+		ok(0, "open store: %s", mlv_error_last());
+		return;
+	}
+	is_int(make_dag(s, 4, &small), 0, "a DAG of 4 levels");
+	is_int(mlv_tree_count(s, &small, "small", 1000, &files), 0, "counted");
+	is_int(files, 32, "2^5 files through shared subtrees");
+	is_int(mlv_tree_walk(s, &small, "small", count_file, &seen), 0, "walked");
+	is_int(seen, 32, "the walk reaches every file each time");
+	/* Entries visited: 2 at the bottom, 2 + twice the level below above: 62. */
+	is_int(mlv_tree_count(s, &small, "small", 62, &files), 0, "62 entries visited: at the limit");
+	is_int(mlv_tree_count(s, &small, "small", 61, &files), MLV_EINVALID, "61: over the limit");
+
+	is_int(make_dag(s, 41, &top), 0, "a DAG of 41 levels (2^42 files)");
+	t0 = time(NULL);
+	is_int(mlv_tree_count(s, &top, "data", MLV_TREE_VISIT_MAX, &files), MLV_EINVALID,
+	       "counting it fails");
+	ok(strstr(mlv_error_last(), "'data'") && strstr(mlv_error_last(), mlv_oid_hex(&top)),
+	   "naming the tree and its id: %s", mlv_error_last());
+	seen = 0;
+	is_int(mlv_tree_walk(s, &top, "data", count_file, &seen), MLV_EINVALID,
+	       "walking it fails");
+	is_int(seen, 0, "before visiting a single file");
+	ok(time(NULL) - t0 < 30, "at once");
+
+	is_int(make_dag(s, MLV_TREE_DEPTH_MAX + 1, &top), 0, "a chain deeper than the limit");
+	is_int(mlv_tree_count(s, &top, "deep", MLV_TREE_VISIT_MAX, &files), MLV_EINVALID,
+	       "too deep: %s", mlv_error_last());
+	mlv_store_free(s);
+}
+
+static void test_entries_limit(void)
+{
+	struct mlv_tree t = MLV_TREE_INIT;
+	struct mlv_buf b = MLV_BUF_INIT;
+	struct mlv_oid id = oid_of(1);
+
+	/* Encoding refuses without looking at the entries. */
+	t.nr = (size_t)MLV_TREE_ENTRIES_MAX + 1;
+	is_int(mlv_tree_encode(&b, &t), MLV_EINVALID, "more entries than a tree may hold");
+	t.nr = 0;
+	mlv_tree_add(&t, "x", MLV_MODE_FILE, 1, &id);
+	is_int(mlv_tree_encode(&b, &t), 0, "one entry is fine");
+	mlv_tree_release(&t);
+	mlv_buf_release(&b);
+}
+
+/*
+ * Also a helper for the shell tests: "t-tree make-dag <store dir> <depth>"
+ * writes such a DAG into a store and prints the top tree's id.
+ */
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "make-dag")) {
+		struct mlv_store *s;
+		struct mlv_oid top;
+
+		if (mlv_store_open(&s, argv[2]) || make_dag(s, (unsigned)atoi(argv[3]), &top)) {
+			fprintf(stderr, "make-dag: %s\n", mlv_error_last());
+			return 1;
+		}
+		printf("%s\n", mlv_oid_hex(&top));
+		mlv_store_free(s);
+		return 0;
+	}
 	test_names();
 	test_roundtrip();
 	test_hostile();
+	test_dag();
+	test_entries_limit();
 	return tap_done();
 }
