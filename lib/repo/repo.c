@@ -247,10 +247,26 @@ static int write_if_missing(struct mlv_repo *r, const char *path, const char *co
 	return mlv_lock_commit(&lk, 0644, 1);
 }
 
+/* `name` in `dirfd` (shown as `display`) must not be a symlink. */
+static int not_a_link(int dirfd, const char *name, const char *display)
+{
+	struct stat st;
+
+	if (!fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode))
+		return mlv_error_set(MLV_EINVALID,
+				     "'%s' is a symbolic link: mlv never follows one where it keeps its own files",
+				     display);
+	return 0;
+}
+
 /* $GIT_DIR/mlv, made if needed, never through a symlink. */
 static int make_wtdir(struct mlv_repo *r)
 {
-	int ret = mlv_fs_mkdirs(r->gitdirfd, "mlv");
+	int ret = not_a_link(r->gitdirfd, "mlv", r->wtdir);
+
+	if (ret < 0)
+		return ret;
+	ret = mlv_fs_mkdirs(r->gitdirfd, "mlv");
 
 	if (ret < 0)
 		return mlv_error_wrap(ret, "cannot create '%s'", r->wtdir);
@@ -259,9 +275,13 @@ static int make_wtdir(struct mlv_repo *r)
 
 static int open_store(struct mlv_repo *r, unsigned flags)
 {
-	int ret;
+	int ret, cfd = open(r->commondir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if ((ret = mlv_repo_migrate(r)) < 0 || (ret = make_wtdir(r)) < 0)
+	if (cfd < 0)
+		return mlv_error_set_errno(MLV_EIO, "cannot open '%s'", r->commondir);
+	ret = not_a_link(cfd, "mlv", r->storedir);
+	close(cfd);
+	if (ret < 0 || (ret = mlv_repo_migrate(r)) < 0 || (ret = make_wtdir(r)) < 0)
 		return ret;
 	return mlv_store_open_ext(&r->store, r->storedir, r->wtdir, flags);
 }
@@ -280,8 +300,11 @@ int mlv_repo_init(struct mlv_repo *r, int *created)
 	if ((ret = write_if_missing(r, ".mlv/config", default_config, &made)) < 0 ||
 	    (ret = write_if_missing(r, ".mlv/.gitignore", default_gitignore, &made)) < 0)
 		return ret;
-	if (!is_dir(r->storedir))
+	/* A store of the old layout is not new: it moves. */
+	if (!is_dir(r->storedir) && mlv_fs_exists(r->topfd, ".mlv/index.db") <= 0 &&
+	    mlv_fs_exists(r->topfd, ".mlv/store") <= 0)
 		made = 1;
+	mlv_error_clear();
 	if (!r->store && (ret = open_store(r, 0)) < 0)
 		return ret;
 	r->initialized = 1;
