@@ -136,16 +136,26 @@ test_expect_success 'a missing object fails before anything is written' '
 test_expect_success 'what add skips, checkout leaves alone, even with --force' '
 	mkdir -p data/nested/.git &&
 	echo "[core]" >data/nested/.git/config &&
-	ln -s /etc/hostname data/outward &&
 	mkfifo data/fifo &&
+	python3 -c "import socket; socket.socket(socket.AF_UNIX).bind(\"data/sock\")" &&
 	mlv status data >out &&
-	! grep "nested\|outward\|fifo" out &&
+	! grep "nested\|fifo\|sock" out &&
 	mlv checkout data &&
 	mlv checkout --force data &&
 	test_path_is_file data/nested/.git/config &&
-	test_path_is_symlink data/outward &&
 	test -p data/fifo &&
-	rm -rf data/nested data/outward data/fifo
+	test -S data/sock &&
+	rm -rf data/nested data/fifo data/sock
+'
+
+test_expect_success 'a tracked directory that is left holding untracked entries stays' '
+	mkdir -p data/gone/.git &&
+	echo "[core]" >data/gone/.git/config &&
+	mkfifo data/gone/fifo &&
+	mlv checkout --force data &&
+	test_path_is_file data/gone/.git/config &&
+	test -p data/gone/fifo &&
+	rm -rf data/gone
 '
 
 test_expect_success 'checkout from a subdirectory' '

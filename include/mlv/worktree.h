@@ -157,13 +157,62 @@ int mlv_status_artifact(struct mlv_repo *r, const struct mlv_artifact *a,
 			const struct mlv_wt_callbacks *cb, unsigned *state);
 
 /*
- * Make the work tree match the pointers of `list`.  Files whose content
- * already matches are not rewritten.  Without `force`, refuses (changing
- * nothing, MLV_ECONFLICT) when a file to be replaced or removed holds
- * bytes that are not in the store; each such file is passed to
- * cb->change with 'C' first.  Files are written to a temporary name and
- * renamed, never through a symlink.
+ * Make the work tree match the pointers of `list` (an item with `within`
+ * set restores only that file or subtree of its tracked directory).
+ *
+ * Plan, verify, then write: every object the checkout needs is resolved
+ * and checked first (present, of the right type and size, recipes
+ * complete, symlink targets readable and bounded, trees within limits).
+ * Each missing object and each bad pointer or object is recorded in
+ * out->problems, all of them, not only the first; then, without
+ * `allow_missing`, nothing is written (MLV_ENOTFOUND when only objects
+ * are missing, else MLV_EINVALID).  With `allow_missing`, what can be
+ * restored is, and 0 is returned with the problems listed.  An artifact
+ * with a bad pointer or a bad object is never acted on.
+ *
+ * Files whose content already matches are not rewritten.  Without
+ * `force`, refuses (changing nothing, MLV_ECONFLICT) when a file to be
+ * replaced or removed holds bytes that are not in the store; each such
+ * file is passed to cb->change with 'C' and listed in out->conflicts.
+ * Entries mlv does not track (special files, nested .git, live temporary
+ * files) are left alone; temporary files of processes that died are
+ * removed.  A file that was not there is written unnamed (O_TMPFILE) and
+ * linked in when complete; one that replaces another goes to a temporary
+ * file in mlv's own directory (or beside the target when that is on
+ * another file system), registered for removal on signals, and renamed
+ * into place; nothing is ever written, removed or renamed through a
+ * symlink.  While an artifact's data is written, the lock of its pointer
+ * file is held (mlv/lock.h).
  */
+struct mlv_checkout_opts {
+	int force;
+	int allow_missing;
+};
+
+struct mlv_checkout_problem {
+	char *artifact;       /* the artifact's data path */
+	char *path;           /* the file or directory concerned */
+	char *message;        /* what is wrong, naming the path and object */
+	int missing;          /* 1: an object is not (completely) in the store */
+	int has_oid;
+	struct mlv_oid oid;   /* the object concerned, when has_oid */
+};
+
+struct mlv_checkout_result {
+	uint64_t written, removed, bytes;
+	struct mlv_checkout_problem *problems;
+	size_t nr_problems, alloc_problems;
+	char **conflicts;     /* files with local changes (nothing was written) */
+	size_t nr_conflicts, alloc_conflicts;
+};
+
+/* `out` is initialised by the call; release it whatever was returned. */
+int mlv_worktree_checkout(struct mlv_repo *r, const struct mlv_artifact_list *list,
+			  const struct mlv_checkout_opts *o, const struct mlv_wt_callbacks *cb,
+			  struct mlv_checkout_result *out);
+void mlv_checkout_result_release(struct mlv_checkout_result *res);
+
+/* The same without allow_missing; the first problem is the error.  Obsolete. */
 struct mlv_checkout_stats {
 	uint64_t written, removed, bytes;
 };

@@ -1,242 +1,79 @@
 /*
- * mlv checkout: plan every change first, refuse if any would lose bytes
- * that are not in the store, then carry the plan out.
+ * mlv checkout: plan every change and verify every object first
+ * (checkout-plan.c), refuse if anything would lose bytes that are not in
+ * the store, then carry the plan out.
+ *
+ * Carrying it out never follows a symlink: each action opens the
+ * directory that holds its path from the work tree's fd (kept open across
+ * consecutive actions in one directory) and works on names inside it with
+ * *at() calls.  Data goes to a registered temporary file in mlv's own
+ * directory (beside the target when that is on another file system) and
+ * is renamed into place.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "mlv/fileio.h"
-#include "mlv/worktree.h"
-#include "util/dirlist.h"
-#include "worktree/scan.h"
+#include "mlv/fs.h"
+#include "mlv/lock.h"
+#include "mlv/tempfile.h"
+#include "worktree/checkout.h"
 
-enum op { OP_WRITE, OP_REMOVE, OP_RMDIR, OP_MKDIR };
+struct exec {
+	struct checkout_plan *p;
+	const struct mlv_artifact_list *list;
+	struct scan *cache;     /* stat cache rows of what was written */
 
-struct action {
-	enum op op;
-	char *path;
-	struct mlv_oid id;
-	uint32_t mode;
-	uint64_t size;
-	const char *artifact; /* not owned */
+	int tmpfd;              /* mlv's temporary directory, -1 if unusable */
+	dev_t tmpdev;
+
+	char *dir;              /* the directory of the last action, or NULL */
+	int dirfd;
+	int beside;             /* temporary files go into dirfd itself */
+	int no_tmpfile;         /* O_TMPFILE and linkat() do not work here */
+
+	struct mlv_lock lock;   /* the pointer lock of the artifact being written */
+	const char *locked;     /* its pointer path, or NULL */
+	unsigned long seq;
 };
 
-struct plan {
-	struct mlv_repo *repo;
-	struct mlv_store *store;
-	struct scan scan; /* hash-only scan for files already on disk */
-	const struct mlv_wt_callbacks *cb;
-	int force;
-	struct action *acts;
-	size_t nr, alloc;
-	size_t conflicts;
-	const char *artifact;
-};
-
-static void plan_add(struct plan *p, enum op op, const char *path, const struct mlv_oid *id,
-		     uint32_t mode, uint64_t size)
+static void close_dir(struct exec *x)
 {
-	struct action *a;
-
-	MLV_ALLOC_GROW(p->acts, p->nr + 1, p->alloc);
-	a = &p->acts[p->nr++];
-	a->op = op;
-	a->path = mlv_strdup(path);
-	if (id)
-		a->id = *id;
-	a->mode = mode;
-	a->size = size;
-	a->artifact = p->artifact;
+	if (x->dirfd >= 0)
+		close(x->dirfd);
+	x->dirfd = -1;
+	free(x->dir);
+	x->dir = NULL;
 }
 
-static void conflict(struct plan *p, const char *path)
+/* Open the directory holding `path` (made when missing); `*base` is its last component. */
+static int open_dir(struct exec *x, const char *path, const char **base)
 {
-	p->conflicts++;
-	if (p->cb && p->cb->change)
-		p->cb->change(p->cb->ctx, p->artifact, path, 'C');
-}
-
-/*
- * May the file at `path` be replaced or removed?  Yes with --force, or when
- * its bytes are in the store (they can be checked out again).  `same` is
- * set when it already holds `want`.
- */
-static int file_replaceable(struct plan *p, const char *path, const struct stat *st,
-			    const struct mlv_oid *want, int *same)
-{
-	struct mlv_oid id;
-	int ret;
-
-	*same = 0;
-	if (!S_ISREG(st->st_mode) && !S_ISLNK(st->st_mode))
-		return p->force;
-	if ((ret = scan_file(&p->scan, path, st, &id)) < 0)
-		return ret;
-	if (want && !mlv_oid_cmp(&id, want)) {
-		*same = 1;
-		return 1;
-	}
-	if (p->force)
-		return 1;
-	ret = mlv_store_has(p->store, &id);
-	return ret;
-}
-
-static int plan_tree_new(void *ctx, const char *path, const struct mlv_tree_entry *e)
-{
-	plan_add(ctx, OP_WRITE, path, &e->oid, e->mode, e->size);
-	return 0;
-}
-
-static int plan_remove_dir(struct plan *p, const char *path);
-
-/* Plan removal of whatever is at `path` (described by `st`). */
-static int plan_remove(struct plan *p, const char *path, const struct stat *st)
-{
-	int same, ret;
-
-	if (S_ISDIR(st->st_mode))
-		return plan_remove_dir(p, path);
-	ret = file_replaceable(p, path, st, NULL, &same);
-	if (ret < 0)
-		return ret;
-	if (!ret)
-		conflict(p, path);
-	else
-		plan_add(p, OP_REMOVE, path, NULL, 0, 0);
-	return 0;
-}
-
-static int plan_remove_dir(struct plan *p, const char *path)
-{
-	struct dent *ents;
-	size_t n;
-	struct mlv_buf sub = MLV_BUF_INIT;
-	int ret = dents_read(path, &ents, &n);
-
-	for (size_t i = 0; !ret && i < n; i++) {
-		mlv_buf_reset(&sub);
-		mlv_buf_addf(&sub, "%s/%s", path, ents[i].name);
-		/* What mlv does not track, it does not delete either. */
-		if (!scan_untrackable(p->artifact, sub.ptr, ents[i].name, &ents[i].st))
-			ret = plan_remove(p, sub.ptr, &ents[i].st);
-	}
-	if (!ret)
-		plan_add(p, OP_RMDIR, path, NULL, 0, 0);
-	dents_free(ents, n);
-	mlv_buf_release(&sub);
-	return ret;
-}
-
-static int plan_entry(struct plan *p, const char *path, const struct mlv_oid *id, uint32_t mode,
-		      uint64_t size);
-
-/* Make directory `path` (which exists as a directory) match tree `id`. */
-static int plan_dir(struct plan *p, const char *path, const struct mlv_oid *id)
-{
-	struct mlv_tree t = MLV_TREE_INIT;
-	struct mlv_buf sub = MLV_BUF_INIT;
-	struct dent *ents = NULL;
-	size_t n = 0, i = 0, j = 0;
-	int ret;
-
-	if ((ret = mlv_tree_load(p->store, id, path, &t)) < 0 || (ret = dents_read(path, &ents, &n)) < 0)
-		goto done;
-	while (!ret && (i < n || j < t.nr)) {
-		int c = i >= n ? 1 : j >= t.nr ? -1 : strcmp(ents[i].name, t.entries[j].name);
-
-		mlv_buf_reset(&sub);
-		mlv_buf_addf(&sub, "%s/%s", path, c <= 0 ? ents[i].name : t.entries[j].name);
-		if (c < 0) {
-			/* Only in the work tree: it goes, if nothing is lost. */
-			if (!scan_untrackable(p->artifact, sub.ptr, ents[i].name, &ents[i].st))
-				ret = plan_remove(p, sub.ptr, &ents[i].st);
-			i++;
-		} else {
-			const struct mlv_tree_entry *e = &t.entries[j];
-
-			ret = plan_entry(p, sub.ptr, &e->oid, e->mode, e->size);
-			i += c == 0;
-			j++;
-		}
-	}
-done:
-	dents_free(ents, n);
-	mlv_tree_release(&t);
-	mlv_buf_release(&sub);
-	return ret;
-}
-
-/* Make `path` hold the entry (id, mode). */
-static int plan_entry(struct plan *p, const char *path, const struct mlv_oid *id, uint32_t mode,
-		      uint64_t size)
-{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
 	struct stat st;
-	int same = 0, ret;
+	int fd;
 
-	if (lstat(path, &st) < 0) {
-		if (errno != ENOENT)
-			return mlv_error_set_errno(MLV_EIO, "cannot stat '%s'", path);
-		if (mode != MLV_MODE_DIR) {
-			plan_add(p, OP_WRITE, path, id, mode, size);
-			return 0;
-		}
-		plan_add(p, OP_MKDIR, path, NULL, 0, 0);
-		return mlv_tree_walk(p->store, id, path, plan_tree_new, p);
-	}
-	if (mode == MLV_MODE_DIR) {
-		if (S_ISDIR(st.st_mode))
-			return plan_dir(p, path, id);
-		if ((ret = plan_remove(p, path, &st)) < 0)
-			return ret;
-		plan_add(p, OP_MKDIR, path, NULL, 0, 0);
-		return mlv_tree_walk(p->store, id, path, plan_tree_new, p);
-	}
-	if (S_ISDIR(st.st_mode)) {
-		if ((ret = plan_remove_dir(p, path)) < 0)
-			return ret;
-		plan_add(p, OP_WRITE, path, id, mode, size);
+	*base = slash ? slash + 1 : path;
+	if (x->dir && strlen(x->dir) == len && !memcmp(x->dir, path, len))
 		return 0;
+	close_dir(x);
+	if ((fd = mlv_fs_open_parent(x->p->repo->topfd, path, 1, base)) < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return mlv_error_set_errno(MLV_EIO, "cannot stat the directory of '%s'", path);
 	}
-	ret = file_replaceable(p, path, &st, id, &same);
-	if (ret < 0)
-		return ret;
-	if (same && (mode == MLV_MODE_LINK) == !!S_ISLNK(st.st_mode) &&
-	    (mode == MLV_MODE_LINK || !!(st.st_mode & 0100) == (mode == MLV_MODE_EXEC)))
-		return 0;
-	if (!ret)
-		conflict(p, path);
-	else
-		plan_add(p, OP_WRITE, path, id, mode, size);
+	x->dirfd = fd;
+	x->dir = mlv_strndup(path, len);
+	x->beside = x->tmpfd < 0 || st.st_dev != x->tmpdev;
 	return 0;
-}
-
-/* The parent directories of `path` must be real directories, never symlinks. */
-static int safe_parents(const char *path)
-{
-	struct mlv_buf b = MLV_BUF_INIT;
-	int ret = 0;
-
-	for (const char *s = strchr(path, '/'); s && !ret; s = strchr(s + 1, '/')) {
-		struct stat st;
-
-		mlv_buf_reset(&b);
-		mlv_buf_add(&b, path, (size_t)(s - path));
-		if (lstat(b.ptr, &st) < 0) {
-			if (errno != ENOENT || mkdir(b.ptr, 0777) < 0)
-				ret = mlv_error_set_errno(MLV_EIO, "cannot create directory '%s'", b.ptr);
-		} else if (!S_ISDIR(st.st_mode)) {
-			ret = mlv_error_set(MLV_EINVALID, "refusing to write '%s': '%s' is not a directory%s",
-					    path, b.ptr, S_ISLNK(st.st_mode) ? " (a symlink)" : "");
-		}
-	}
-	mlv_buf_release(&b);
-	return ret;
 }
 
 struct fd_sink {
@@ -251,181 +88,338 @@ static int write_sink(void *ctx, const void *data, size_t len)
 	return mlv_write_all(s->fd, data, len, s->path);
 }
 
-static int buf_sink(void *ctx, const void *data, size_t len)
+/*
+ * A file that is not there yet is written as an unnamed file in its
+ * directory (O_TMPFILE) and linked in when complete: no name to clean up
+ * if the process dies, whatever the signal.  1 when done; 0 to fall back
+ * to a named temporary file (not supported here, or a name appeared).
+ */
+static int write_unnamed(struct exec *x, const struct checkout_action *a, const char *base)
 {
-	struct mlv_buf *b = ctx;
+	char proc[64];
+	struct fd_sink sink;
+	int fd, ret;
 
-	if (b->len + len > 4096)
-		return mlv_error_set(MLV_EINVALID, "symlink target longer than 4096 bytes");
-	mlv_buf_add(b, data, len);
-	return 0;
-}
-
-static int do_write(struct plan *p, const struct action *a, int64_t *recorded)
-{
-	struct mlv_buf tmp = MLV_BUF_INIT, target = MLV_BUF_INIT;
-	const char *slash = strrchr(a->path, '/');
-	int fd = -1, ret;
-
-	if ((ret = safe_parents(a->path)) < 0)
-		return ret;
-	if (slash)
-		mlv_buf_add(&tmp, a->path, (size_t)(slash - a->path + 1));
-	mlv_buf_addf(&tmp, ".%s.%ld.mlvtmp", slash ? slash + 1 : a->path, (long)getpid());
-	*recorded = mlv_now_ns();
-	if (a->mode == MLV_MODE_LINK) {
-		ret = mlv_store_read_blob(p->store, &a->id, buf_sink, &target);
-		/* A stored target must stay inside, as add required. */
-		if (!ret && (strlen(target.ptr) != target.len ||
-			     !scan_link_inside(a->artifact, a->path, target.ptr)))
-			ret = mlv_error_set(MLV_EINVALID, "refusing to create symlink '%s': target '%s' "
-					    "leaves '%s'", a->path, target.ptr, a->artifact);
-		unlink(tmp.ptr);
-		if (!ret && symlink(target.ptr, tmp.ptr) < 0)
-			ret = mlv_error_set_errno(MLV_EIO, "cannot create symlink '%s'", tmp.ptr);
-	} else {
-		struct fd_sink sink;
-
-		fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			  a->mode == MLV_MODE_EXEC ? 0777 : 0666);
-		if (fd < 0 && errno == EEXIST && unlink(tmp.ptr) == 0)
-			fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				  a->mode == MLV_MODE_EXEC ? 0777 : 0666);
-		if (fd < 0) {
-			ret = mlv_error_set_errno(MLV_EIO, "cannot create '%s'", tmp.ptr);
-			goto done;
-		}
-		sink.fd = fd;
-		sink.path = a->path;
-		ret = mlv_store_read_blob(p->store, &a->id, write_sink, &sink);
-		if (close(fd) < 0 && !ret)
-			ret = mlv_error_set_errno(MLV_EIO, "cannot write '%s'", a->path);
+	if (x->no_tmpfile)
+		return 0;
+	fd = openat(x->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
+		    a->mode == MLV_MODE_EXEC ? 0777 : 0666);
+	if (fd < 0) {
+		x->no_tmpfile = 1;
+		return 0;
 	}
-	if (!ret && rename(tmp.ptr, a->path) < 0)
-		ret = mlv_error_set_errno(MLV_EIO, "cannot rename '%s' to '%s'", tmp.ptr, a->path);
-	if (ret)
-		unlink(tmp.ptr);
-done:
-	if (ret < 0)
-		mlv_error_wrap(ret, "cannot check out '%s'", a->path);
-	mlv_buf_release(&tmp);
-	mlv_buf_release(&target);
+	sink.fd = fd;
+	sink.path = a->path;
+	ret = mlv_store_read_blob(x->p->store, &a->id, write_sink, &sink);
+	if (!ret) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, x->dirfd, base, AT_SYMLINK_FOLLOW) == 0)
+			ret = 1;
+		else if (errno != EEXIST)
+			x->no_tmpfile = 1;
+	}
+	if (close(fd) < 0 && ret >= 0)
+		ret = mlv_error_set_errno(MLV_EIO, "cannot write '%s'", a->path);
 	return ret;
 }
 
-static int execute(struct plan *p, struct scan *cache, struct mlv_checkout_stats *stats)
+static int write_regular(struct exec *x, const struct checkout_action *a, const char *base)
 {
-	for (size_t i = 0; i < p->nr; i++) {
-		const struct action *a = &p->acts[i];
-		int64_t recorded = 0;
-		struct stat st;
-		int ret = 0;
+	struct mlv_tempfile *t = NULL;
+	struct fd_sink sink;
+	int fd = -1, ret;
 
-		switch (a->op) {
-		case OP_WRITE:
-			if ((ret = do_write(p, a, &recorded)) < 0)
-				return ret;
-			if (!lstat(a->path, &st) && S_ISREG(st.st_mode)) {
-				struct scan_cache_update *u;
+	ret = mlv_tempfile_create(&t, &fd, x->beside ? x->dirfd : x->tmpfd,
+				  x->beside ? MLV_TEMP_PREFIX : "",
+				  a->mode == MLV_MODE_EXEC ? 0777 : 0666);
+	if (ret < 0)
+		return ret;
+	sink.fd = fd;
+	sink.path = a->path;
+	ret = mlv_store_read_blob(x->p->store, &a->id, write_sink, &sink);
+	if (close(fd) < 0 && !ret)
+		ret = mlv_error_set_errno(MLV_EIO, "cannot write '%s'", a->path);
+	if (!ret)
+		ret = mlv_tempfile_rename(t, x->dirfd, base, a->path);
+	if (ret == MLV_EUNSUPPORTED && !x->beside) {
+		/* Another file system after all (a bind mount): write beside it. */
+		mlv_error_clear();
+		mlv_tempfile_remove(t);
+		x->beside = 1;
+		return write_regular(x, a, base);
+	}
+	if (ret < 0)
+		mlv_tempfile_remove(t);
+	return ret;
+}
 
-				MLV_ALLOC_GROW(cache->updates, cache->nr_updates + 1, cache->alloc_updates);
-				u = &cache->updates[cache->nr_updates++];
-				u->path = mlv_strdup(a->path);
-				mlv_stat_from(&u->st, &st);
-				u->id = a->id;
-				u->recorded_ns = recorded;
-			}
-			stats->written++;
-			stats->bytes += a->size;
-			if (p->cb && p->cb->progress)
-				p->cb->progress(p->cb->ctx, stats->written, stats->bytes);
+static int write_link(struct exec *x, const struct checkout_action *a, const char *base)
+{
+	int dfd = x->beside ? x->dirfd : x->tmpfd;
+	struct mlv_buf name = MLV_BUF_INIT;
+	struct mlv_tempfile *t = NULL;
+	int ret = 0;
+
+	for (int tries = 0;; tries++) {
+		unsigned int rnd = 0;
+
+		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
+			rnd = (unsigned int)x->seq * 2654435761u;
+		mlv_buf_reset(&name);
+		mlv_buf_addf(&name, "%s%ld-l%lu-%08x", x->beside ? MLV_TEMP_PREFIX : "",
+			     (long)getpid(), ++x->seq, rnd);
+		/* Registered first, so that no signal can leave it behind. */
+		t = mlv_tempfile_register(dfd, name.ptr);
+		if (symlinkat(a->target, dfd, name.ptr) == 0)
 			break;
-		case OP_REMOVE:
-			if (unlink(a->path) < 0 && errno != ENOENT)
-				return mlv_error_set_errno(MLV_EIO, "cannot remove '%s'", a->path);
-			stats->removed++;
-			break;
-		case OP_RMDIR:
-			/* Not empty: it holds something mlv leaves alone. */
-			if (rmdir(a->path) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
-			    errno != EEXIST)
-				return mlv_error_set_errno(MLV_EIO, "cannot remove directory '%s'", a->path);
-			break;
-		case OP_MKDIR:
-			if ((ret = safe_parents(a->path)) < 0)
-				return ret;
-			if (mkdir(a->path, 0777) < 0 && errno != EEXIST)
-				return mlv_error_set_errno(MLV_EIO, "cannot create directory '%s'", a->path);
-			break;
+		mlv_tempfile_forget(t);
+		t = NULL;
+		if (errno != EEXIST || tries > 100) {
+			ret = mlv_error_set_errno(MLV_EIO, "cannot create symlink '%s'", a->path);
+			goto done;
 		}
+	}
+	ret = mlv_tempfile_rename(t, x->dirfd, base, a->path);
+	if (ret == MLV_EUNSUPPORTED && !x->beside) {
+		mlv_error_clear();
+		mlv_tempfile_remove(t);
+		x->beside = 1;
+		ret = write_link(x, a, base);
+	} else if (ret < 0) {
+		mlv_tempfile_remove(t);
+	}
+done:
+	mlv_buf_release(&name);
+	return ret;
+}
+
+static void remember(struct exec *x, const char *path, const struct stat *st,
+		     const struct mlv_oid *id, int64_t recorded)
+{
+	struct scan *c = x->cache;
+	struct scan_cache_update *u;
+
+	MLV_ALLOC_GROW(c->updates, c->nr_updates + 1, c->alloc_updates);
+	u = &c->updates[c->nr_updates++];
+	u->path = mlv_strdup(path);
+	mlv_stat_from(&u->st, st);
+	u->id = *id;
+	u->recorded_ns = recorded;
+}
+
+static int do_write(struct exec *x, const struct checkout_action *a, const char *base)
+{
+	int64_t recorded = mlv_now_ns();
+	struct stat st;
+	int ret;
+
+	if (a->mode == MLV_MODE_LINK)
+		ret = write_link(x, a, base);
+	else if (!a->fresh || !(ret = write_unnamed(x, a, base)))
+		ret = write_regular(x, a, base);
+	if (ret > 0)
+		ret = 0;
+	if (ret < 0)
+		return mlv_error_wrap(ret, "cannot check out '%s'", a->path);
+	if (a->mode != MLV_MODE_LINK && !fstatat(x->dirfd, base, &st, AT_SYMLINK_NOFOLLOW) &&
+	    S_ISREG(st.st_mode))
+		remember(x, a->path, &st, &a->id, recorded);
+	return 0;
+}
+
+static int do_mkdir(struct exec *x, const char *path, const char *base)
+{
+	struct stat st;
+
+	if (mkdirat(x->dirfd, base, 0777) == 0)
+		return 0;
+	if (errno == EEXIST && !fstatat(x->dirfd, base, &st, AT_SYMLINK_NOFOLLOW) &&
+	    S_ISDIR(st.st_mode))
+		return 0;
+	if (errno == EEXIST)
+		return mlv_error_set(MLV_EINVALID, "cannot create directory '%s': something that is "
+				     "not a directory is in the way", path);
+	return mlv_error_set_errno(MLV_EIO, "cannot create directory '%s'", path);
+}
+
+static int clean_temp(struct exec *x, const char *dir)
+{
+	int fd = mlv_fs_open(x->p->repo->topfd, dir, O_RDONLY | O_DIRECTORY, 0);
+
+	if (fd < 0 || mlv_tempfile_clean_stale(fd, MLV_TEMP_PREFIX) < 0)
+		mlv_error_clear(); /* what stays is left alone, as before */
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/* Hold the lock of the pointer of the artifact `a` belongs to. */
+static int lock_for(struct exec *x, const struct checkout_action *a)
+{
+	const char *pointer = x->list->items[a->art].pointer;
+	int ret;
+
+	if (x->locked && !strcmp(x->locked, pointer))
+		return 0;
+	if (x->locked)
+		mlv_lock_release(&x->lock);
+	x->locked = NULL;
+	if ((ret = mlv_lock_acquire(&x->lock, x->p->repo->topfd, pointer, MLV_LOCK_TIMEOUT_MS)) < 0)
+		return ret;
+	x->locked = pointer;
+	return 0;
+}
+
+static int execute_one(struct exec *x, const struct checkout_action *a)
+{
+	struct mlv_checkout_result *res = x->p->res;
+	const char *base;
+	int ret;
+
+	if ((ret = lock_for(x, a)) < 0)
+		return ret;
+	if (a->op == CK_CLEAN_TEMP)
+		return clean_temp(x, a->path);
+	if ((ret = open_dir(x, a->path, &base)) < 0)
+		return ret;
+	switch (a->op) {
+	case CK_WRITE:
+		if ((ret = do_write(x, a, base)) < 0)
+			return ret;
+		res->written++;
+		res->bytes += a->size;
+		if (x->p->cb && x->p->cb->progress)
+			x->p->cb->progress(x->p->cb->ctx, res->written, res->bytes);
+		break;
+	case CK_REMOVE:
+		if (unlinkat(x->dirfd, base, 0) < 0 && errno != ENOENT)
+			return mlv_error_set_errno(MLV_EIO, "cannot remove '%s'", a->path);
+		res->removed++;
+		break;
+	case CK_RMDIR:
+		/* Not empty: it holds something mlv leaves alone. */
+		if (unlinkat(x->dirfd, base, AT_REMOVEDIR) < 0 && errno != ENOENT &&
+		    errno != ENOTEMPTY && errno != EEXIST)
+			return mlv_error_set_errno(MLV_EIO, "cannot remove directory '%s'", a->path);
+		close_dir(x);
+		break;
+	case CK_MKDIR:
+		if ((ret = do_mkdir(x, a->path, base)) < 0)
+			return ret;
+		close_dir(x);
+		break;
+	case CK_CLEAN_TEMP:
+		break;
 	}
 	return 0;
 }
 
-static void plan_reset(struct plan *p)
+static int execute(struct checkout_plan *p, const struct mlv_artifact_list *list,
+		   struct scan *cache)
 {
-	for (size_t i = 0; i < p->nr; i++)
-		free(p->acts[i].path);
-	p->nr = 0;
-}
-
-int mlv_checkout(struct mlv_repo *r, const struct mlv_artifact_list *list, int force,
-		 const struct mlv_wt_callbacks *cb, struct mlv_checkout_stats *stats)
-{
-	struct plan p;
-	struct scan cache;
+	struct exec x;
 	int ret = 0;
 
-	memset(stats, 0, sizeof(*stats));
+	memset(&x, 0, sizeof(x));
+	x.p = p;
+	x.list = list;
+	x.cache = cache;
+	x.dirfd = -1;
+	x.tmpfd = -1;
+	x.lock.fd = x.lock.dirfd = -1;
+	if (p->nr && mlv_repo_tmpdir(p->repo, &x.tmpfd, &x.tmpdev) < 0) {
+		mlv_error_clear(); /* then every file is written beside its target */
+		x.tmpfd = -1;
+	}
+	for (size_t i = 0; i < p->nr && !ret; i++)
+		ret = execute_one(&x, &p->acts[i]);
+	close_dir(&x);
+	if (x.locked)
+		mlv_lock_release(&x.lock);
+	return ret;
+}
+
+void mlv_checkout_result_release(struct mlv_checkout_result *res)
+{
+	for (size_t i = 0; i < res->nr_problems; i++) {
+		free(res->problems[i].artifact);
+		free(res->problems[i].path);
+		free(res->problems[i].message);
+	}
+	free(res->problems);
+	for (size_t i = 0; i < res->nr_conflicts; i++)
+		free(res->conflicts[i]);
+	free(res->conflicts);
+	memset(res, 0, sizeof(*res));
+}
+
+int mlv_worktree_checkout(struct mlv_repo *r, const struct mlv_artifact_list *list,
+			  const struct mlv_checkout_opts *o, const struct mlv_wt_callbacks *cb,
+			  struct mlv_checkout_result *out)
+{
+	struct checkout_plan p;
+	struct scan cache;
+	int ret = 0, flushed;
+
+	memset(out, 0, sizeof(*out));
 	memset(&p, 0, sizeof(p));
 	p.repo = r;
 	p.cb = cb;
-	p.force = force;
+	p.opts = o;
+	p.res = out;
 	if ((ret = mlv_repo_store(&p.store, r)) < 0)
 		return ret;
 	scan_init(&p.scan, r->topfd, p.store, NULL, NULL);
 	scan_init(&cache, r->topfd, p.store, NULL, NULL);
 
-	/* Every object must be here before anything is touched. */
-	for (size_t i = 0; i < list->nr && !ret; i++) {
-		const struct mlv_artifact *a = &list->items[i];
+	for (size_t i = 0; i < list->nr && !ret; i++)
+		ret = checkout_plan_artifact(&p, list, i);
+	if (!ret && out->nr_problems && !o->allow_missing) {
+		size_t missing = p.missing;
 
-		if (a->error)
-			ret = mlv_error_set(MLV_EINVALID, "%s", a->error);
-		else if ((ret = mlv_store_has(p.store, &a->ptr.oid)) == 0)
-			ret = mlv_error_set(MLV_ENOTFOUND, "object %s for '%s' is not in the store",
-					    mlv_oid_hex(&a->ptr.oid), a->path);
-		else if (ret > 0)
-			ret = 0;
+		if (missing == out->nr_problems)
+			ret = mlv_error_set(MLV_ENOTFOUND, "%zu object%s missing from the store; "
+					    "nothing was changed", missing,
+					    missing == 1 ? " is" : "s are");
+		else
+			ret = mlv_error_set(MLV_EINVALID, "%zu problem%s found; nothing was changed",
+					    out->nr_problems, out->nr_problems == 1 ? "" : "s");
 	}
-	for (size_t i = 0; i < list->nr && !ret; i++) {
-		const struct mlv_artifact *a = &list->items[i];
-
-		p.artifact = a->path;
-		if ((ret = mlv_path_check_parents(a->path)) < 0)
-			break;
-		if (a->ptr.type == MLV_PTYPE_DIR)
-			scan_prefetch(&p.scan, a->path, 1);
-		ret = plan_entry(&p, a->path, &a->ptr.oid,
-				 a->ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR : MLV_MODE_FILE, a->ptr.size);
-	}
-	if (!ret && p.conflicts)
+	if (!ret && out->nr_conflicts)
 		ret = mlv_error_set(MLV_ECONFLICT, "%zu local change%s would be overwritten",
-				    p.conflicts, p.conflicts == 1 ? "" : "s");
+				    out->nr_conflicts, out->nr_conflicts == 1 ? "" : "s");
 	if (!ret)
 		ret = scan_flush_cache(&p.scan);
 	if (!ret) {
-		/* Remember what was written even when a later write fails. */
-		int flushed;
+		/* Remember what was written even when a later write fails (first error wins). */
+		ret = execute(&p, list, &cache);
+		if (ret < 0) {
+			char *msg = mlv_strdup(mlv_error_last());
 
-		ret = execute(&p, &cache, stats);
-		flushed = scan_flush_cache(&cache);
-		if (!ret)
+			scan_flush_cache(&cache);
+			mlv_error_set(ret, "%s", msg);
+			free(msg);
+		} else if ((flushed = scan_flush_cache(&cache)) < 0) {
 			ret = flushed;
+		}
 	}
-	plan_reset(&p);
-	free(p.acts);
-	scan_release(&p.scan);
+	checkout_plan_release(&p);
 	scan_release(&cache);
+	return ret;
+}
+
+int mlv_checkout(struct mlv_repo *r, const struct mlv_artifact_list *list, int force,
+		 const struct mlv_wt_callbacks *cb, struct mlv_checkout_stats *stats)
+{
+	struct mlv_checkout_opts o = { force, 0 };
+	struct mlv_checkout_result res;
+	int ret = mlv_worktree_checkout(r, list, &o, cb, &res);
+
+	if (ret && ret != MLV_ECONFLICT && res.nr_problems)
+		ret = mlv_error_set(ret, "%s", res.problems[0].message);
+	stats->written = res.written;
+	stats->removed = res.removed;
+	stats->bytes = res.bytes;
+	mlv_checkout_result_release(&res);
 	return ret;
 }
