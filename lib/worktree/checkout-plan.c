@@ -631,7 +631,6 @@ static int check_way(struct checkout_plan *p, const char *within)
  */
 static int count_tree(struct checkout_plan *p, const char *path, const struct mlv_oid *id)
 {
-#ifdef MLV_TREE_VISIT_MAX
 	uint64_t files = 0;
 	int ret = mlv_tree_count(p->store, id, path, CHECKOUT_ENTRIES_MAX, &files);
 
@@ -647,9 +646,6 @@ static int count_tree(struct checkout_plan *p, const char *path, const struct ml
 			(unsigned long long)files, (unsigned long long)p->a->ptr.files,
 			p->a->pointer);
 	return !p->bad;
-#else
-	return 1;
-#endif
 }
 
 static void drop_actions(struct checkout_plan *p, size_t from)

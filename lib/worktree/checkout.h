@@ -14,15 +14,11 @@
 /*
  * Upper bounds on the work one pointer may ask for, each a clear error
  * naming the pointer: entries visited (a shared subtree counts each time
- * it is reached; the store's limit where it has one), and the bytes of a
+ * it is reached; the store's limit), and the bytes of a
  * symlink's target.  Paths are bounded by MLV_PATH_MAX, which bounds the
  * depth too.
  */
-#ifdef MLV_TREE_VISIT_MAX
 #define CHECKOUT_ENTRIES_MAX ((unsigned long long)MLV_TREE_VISIT_MAX)
-#else
-#define CHECKOUT_ENTRIES_MAX (16ull * 1024 * 1024)
-#endif
 #define CHECKOUT_LINK_MAX 4095
 
 enum checkout_op {
