@@ -41,6 +41,8 @@ static const char *change_name(int what)
 
 static const char *state_word(unsigned st)
 {
+	if (st & MLV_ST_CONFLICT)
+		return "conflicted";
 	if (st & MLV_ST_BAD_POINTER)
 		return "bad pointer";
 	if (st & MLV_ST_MISSING)
@@ -52,29 +54,56 @@ static const char *state_word(unsigned st)
 	return NULL;
 }
 
-static void print_json(struct mlv_ctx *ctx, const struct mlv_artifact *a, unsigned st,
-		       const struct changes *c, int first)
+static json_t *artifact_json(const struct mlv_artifact *a, unsigned st, const struct changes *c)
 {
-	printf("%s{\"path\":", first ? "" : ",");
-	json_put_string(a->path);
-	printf(",\"pointer\":");
-	json_put_string(a->pointer);
-	printf(",\"state\":\"%s\"", state_word(st) ? state_word(st) : "clean");
-	if (a->error) {
-		printf(",\"error\":");
-		json_put_string(a->error);
-	} else {
-		printf(",\"oid\":\"sha256:%s\"", mlv_oid_hex(&a->ptr.oid));
-	}
-	printf(",\"in_store\":%s,\"committed\":%s,\"changes\":[",
-	       st & (MLV_ST_NOT_STORED | MLV_ST_BAD_POINTER) ? "false" : "true",
-	       st & MLV_ST_UNCOMMITTED ? "false" : "true");
+	json_t *o = json_object(), *changes = json_array();
+
+	json_object_set_new(o, "path", json_text(a->path));
+	json_object_set_new(o, "pointer", json_text(a->pointer));
+	if (a->within)
+		json_object_set_new(o, "within", json_text(a->within));
+	json_object_set_new(o, "state", json_string(state_word(st) ? state_word(st) : "clean"));
+	if (a->error)
+		json_object_set_new(o, "error", json_text(a->error));
+	else
+		json_object_set_new(o, "oid", json_sprintf("sha256:%s", mlv_oid_hex(&a->ptr.oid)));
+	json_object_set_new(o, "in_store",
+			    json_boolean(!(st & (MLV_ST_NOT_STORED | MLV_ST_BAD_POINTER))));
+	json_object_set_new(o, "committed", json_boolean(!(st & MLV_ST_UNCOMMITTED)));
 	for (size_t i = 0; i < c->nr; i++) {
-		printf("%s{\"path\":", i ? "," : "");
-		json_put_string(c->v[i].path);
-		printf(",\"change\":\"%s\"}", change_name(c->v[i].what));
+		json_t *ch = json_object();
+
+		json_object_set_new(ch, "path", json_text(c->v[i].path));
+		json_object_set_new(ch, "change", json_string(change_name(c->v[i].what)));
+		json_array_append_new(changes, ch);
 	}
-	printf("]}");
+	json_object_set_new(o, "changes", changes);
+	return o;
+}
+
+/*
+ * The artifacts the command-line paths name (all when there are none).
+ * A path that names no tracked path, nor any inside it, is an error: a
+ * status that checked nothing must not look like a clean one.
+ */
+static void find(struct mlv_ctx *ctx, struct mlv_artifact_list *out, int n, const char **argv)
+{
+	if (!n) {
+		find_artifacts(ctx, out, 0, argv);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct mlv_artifact_list one = { 0 };
+
+		find_artifacts(ctx, &one, 1, argv + i);
+		if (!one.nr)
+			die("'%s' is not tracked by mlv and holds no tracked path", argv[i]);
+		for (size_t k = 0; k < one.nr; k++) {
+			MLV_ALLOC_GROW(out->items, out->nr + 1, out->alloc);
+			out->items[out->nr++] = one.items[k];
+		}
+		free(one.items);
+	}
 }
 
 int cmd_status(int argc, const char **argv, struct mlv_ctx *ctx)
@@ -83,18 +112,19 @@ int cmd_status(int argc, const char **argv, struct mlv_ctx *ctx)
 		"mlv status [--json] [--exit-code] [--] [<path>...]",
 		NULL,
 	};
-	int json = 0, exit_code = 0, dirty = 0, n;
+	int json = 0, exit_code = 0, dirty = 0, conflicts = 0, n;
 	const struct option opts[] = {
 		OPT_BOOL_F(0, "json", &json, "print the status as JSON"),
 		OPT_BOOL_F(0, "exit-code", &exit_code, "exit with 1 when anything differs"),
 		OPT_END_F,
 	};
 	struct mlv_artifact_list list = { 0 };
+	json_t *arts = NULL;
 
 	n = parse_options(argc, argv, opts, usage);
-	find_artifacts(ctx, &list, n, argv);
+	find(ctx, &list, n, argv);
 	if (json)
-		printf("{\"artifacts\":[");
+		arts = json_array();
 	for (size_t i = 0; i < list.nr; i++) {
 		const struct mlv_artifact *a = &list.items[i];
 		struct changes c = { 0 };
@@ -106,11 +136,15 @@ int cmd_status(int argc, const char **argv, struct mlv_ctx *ctx)
 			die_lib();
 		if (st)
 			dirty = 1;
+		if (st & MLV_ST_CONFLICT)
+			conflicts++;
 		word = state_word(st);
 		if (json) {
-			print_json(ctx, a, st, &c, i == 0);
+			json_array_append_new(arts, artifact_json(a, st, &c));
 		} else {
-			if (word && a->error)
+			if (st & MLV_ST_CONFLICT)
+				printf("%-14s%s\n", "conflicted:", path_show(ctx, a->pointer));
+			else if (word && a->error)
 				printf("%-14s%s\n", "bad pointer:", a->error);
 			else if (word)
 				printf("%s:%*s%s\n", word, (int)(13 - strlen(word)), "",
@@ -121,18 +155,27 @@ int cmd_status(int argc, const char **argv, struct mlv_ctx *ctx)
 				       path_show(ctx, c.v[k].path));
 			if (st & MLV_ST_NOT_STORED && !(st & MLV_ST_BAD_POINTER))
 				printf("not in store: %s\n", path_show(ctx, a->path));
-			if (st & MLV_ST_UNCOMMITTED)
+			if (st & MLV_ST_UNCOMMITTED && !(st & MLV_ST_CONFLICT))
 				printf("uncommitted:  %s\n", path_show(ctx, a->pointer));
 		}
 		for (size_t k = 0; k < c.nr; k++)
 			free(c.v[k].path);
 		free(c.v);
 	}
-	if (json)
-		printf("],\"clean\":%s}\n", dirty ? "false" : "true");
-	else if (!dirty)
+	if (json) {
+		json_t *obj = json_object();
+
+		json_object_set_new(obj, "artifacts", arts);
+		json_object_set_new(obj, "clean", json_boolean(!dirty));
+		json_emit(obj);
+	} else if (!dirty) {
 		printf("nothing to report: %zu tracked path%s match%s the pointers\n", list.nr,
 		       list.nr == 1 ? "" : "s", list.nr == 1 ? "es" : "");
+	}
+	if (conflicts)
+		hint("resolve the conflict%s in git (e.g. 'git checkout --ours|--theirs -- "
+		     "<file>.mlv', then 'git add'), then run 'mlv checkout'",
+		     conflicts == 1 ? "" : "s");
 	mlv_artifact_list_release(&list);
 	return exit_code && dirty ? 1 : 0;
 }

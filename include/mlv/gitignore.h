@@ -11,9 +11,12 @@
  *
  * Edits are line-exact: every other line of the file is kept byte for byte
  * (comments, blank lines, CRLF endings, a missing final newline on a line
- * mlv does not touch).  The file is replaced atomically and durably
- * (mlv_write_file_atomic()), keeping its permission bits; a new one is
- * created 0644.
+ * mlv does not touch).  Each edit is a read-modify-write under the file's
+ * lock (mlv/lock.h: ".gitignore.lock", waited for up to
+ * MLV_LOCK_TIMEOUT_MS, then MLV_ECONFLICT naming the holder), so that
+ * concurrent commands never lose each other's lines.  The file is
+ * replaced atomically and durably through the lock, keeping its
+ * permission bits; a new one is created 0644.
  *
  * A .gitignore that is a symbolic link is refused with MLV_EINVALID: git
  * does not read symlinked .gitignore files, reading through the link could
@@ -52,6 +55,14 @@ int mlv_gitignore_add(const char *dir, const char *name);
  * is kept, empty.
  */
 int mlv_gitignore_remove(const char *dir, const char *name);
+
+/*
+ * The same for the .gitignore in `dir` below directory `dirfd` (a
+ * repository's r->topfd; `dir` repo-relative, "" for the top), reached
+ * without following any symlink (mlv/fs.h).
+ */
+int mlv_gitignore_add_at(int dirfd, const char *dir, const char *name);
+int mlv_gitignore_remove_at(int dirfd, const char *dir, const char *name);
 
 #pragma GCC visibility pop
 

@@ -132,15 +132,34 @@ struct mlv_add_result {
  * it names are durable.  `kind_given` 0 keeps an existing pointer's kind
  * (or "data" for a new one).  Results, one per path, are appended to `out`
  * (an array of `*nr` results the caller frees with mlv_add_results_free()).
+ *
+ * Each pointer file `<path>.mlv` is locked (mlv/lock.h) from before its
+ * path is read until the new pointer is written through the lock;
+ * MLV_EEXISTS (nothing changed) when it exists and is not a pointer (a
+ * file with git conflict markers is replaced).  .gitignore is edited
+ * under its lock.  Every symlink inside a directory is stored as a link
+ * with its target text; with `dereference` MLV_DEREF_YES, what it points
+ * to is stored instead (a dangling link or a loop is an error naming the
+ * link), and the pointer says so ("dereference yes") so that status and
+ * later adds do the same.  Sizes are the bytes read; a file that changes
+ * while it is read is refused (MLV_ECONFLICT "changed while reading").
  */
+enum mlv_add_deref {
+	MLV_DEREF_KEEP = 0, /* as the existing pointer says (no for a new one) */
+	MLV_DEREF_YES,
+	MLV_DEREF_NO,
+};
 struct mlv_add_opts {
 	enum mlv_kind kind;
 	int kind_given;
 	int jobs;
+	enum mlv_add_deref dereference;
 };
 int mlv_add(struct mlv_repo *r, const char *const *paths, size_t n, const struct mlv_add_opts *o,
 	    const struct mlv_wt_callbacks *cb, struct mlv_add_result **out, size_t *nr);
 void mlv_add_results_free(struct mlv_add_result *res, size_t nr);
+/* 1 when pointer `p` was added with symlinks followed ("dereference yes"). */
+int mlv_add_dereferenced(const struct mlv_pointer *p);
 
 enum mlv_status_state {
 	MLV_ST_CLEAN = 0,
@@ -150,9 +169,16 @@ enum mlv_status_state {
 	MLV_ST_UNCOMMITTED = 1 << 3, /* the pointer file differs from git's HEAD */
 	MLV_ST_BAD_POINTER = 1 << 4, /* the pointer could not be read */
 	MLV_ST_TYPE = 1 << 5,      /* a file where a directory was tracked, or the reverse */
+	MLV_ST_CONFLICT = 1 << 6,  /* the pointer holds git merge-conflict markers */
 };
 
-/* Compute the state of one artifact; inner changes go to cb->change. */
+/*
+ * Compute the state of one artifact; inner changes go to cb->change.
+ * With a->within (a path inside the tracked directory), only that part is
+ * compared, and a path that is neither stored nor on disk is MLV_ENOTFOUND.
+ * A bad pointer is MLV_ST_BAD_POINTER (with MLV_ST_CONFLICT and
+ * MLV_ST_UNCOMMITTED for git conflict markers), never an error.
+ */
 int mlv_status_artifact(struct mlv_repo *r, const struct mlv_artifact *a,
 			const struct mlv_wt_callbacks *cb, unsigned *state);
 
@@ -253,6 +279,16 @@ int mlv_mv(struct mlv_repo *r, const struct mlv_artifact *a, const char *dst);
  */
 int mlv_hash_path(struct mlv_oid *out, uint64_t *size, uint64_t *files, struct mlv_store *store,
 		  const char *path, const struct mlv_wt_callbacks *cb);
+/*
+ * The same for `path` below directory `dirfd` (never through a symlink,
+ * mlv/fs.h; "" is `dirfd` itself), following the symlinks inside a
+ * directory when `dereference` (as mlv add --dereference).  `store`'s stat
+ * cache is keyed by the paths as given: pass it only with a repository's
+ * r->topfd and repo-relative paths.
+ */
+int mlv_hash_path_at(struct mlv_oid *out, uint64_t *size, uint64_t *files,
+		     struct mlv_store *store, int dirfd, const char *path, int dereference,
+		     const struct mlv_wt_callbacks *cb);
 
 #pragma GCC visibility pop
 

@@ -5,10 +5,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/dirlist.h"
 #include "mlv/buf.h"
 #include "mlv/error.h"
+#include "mlv/fs.h"
 
 #define DIRLIST_MAX_THREADS 16
 
@@ -17,20 +19,24 @@ static int dent_cmp(const void *a, const void *b)
 	return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
 }
 
-int dents_read(const char *path, struct dent **out, size_t *nr)
+/* List the directory open on `fd` (consumed); `path` names it in messages. */
+static int read_fd(int fd, const char *path, struct dent **out, size_t *nr)
 {
-	DIR *d = opendir(path);
+	DIR *d = fdopendir(fd);
 	struct dent *v = NULL;
 	size_t n = 0, alloc = 0;
 	struct dirent *de;
-	int dfd;
+	int dfd, ret = 0;
 
 	*out = NULL;
 	*nr = 0;
-	if (!d)
-		return mlv_error_set_errno(MLV_EIO, "cannot open directory '%s'", path);
+	if (!d) {
+		ret = mlv_error_set_errno(MLV_EIO, "cannot open directory '%s'", path);
+		close(fd);
+		return ret;
+	}
 	dfd = dirfd(d);
-	while ((de = readdir(d))) {
+	while ((errno = 0, de = readdir(d))) {
 		if (de->d_name[0] == '.' &&
 		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
@@ -40,12 +46,56 @@ int dents_read(const char *path, struct dent **out, size_t *nr)
 		v[n].name = mlv_strdup(de->d_name);
 		n++;
 	}
+	if (errno)
+		ret = mlv_error_set_errno(MLV_EIO, "cannot read directory '%s'", path);
 	closedir(d);
+	if (ret < 0) {
+		dents_free(v, n);
+		return ret;
+	}
 	if (n)
 		qsort(v, n, sizeof(*v), dent_cmp);
 	*out = v;
 	*nr = n;
 	return 0;
+}
+
+int dents_read(const char *path, struct dent **out, size_t *nr)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	*out = NULL;
+	*nr = 0;
+	if (fd < 0)
+		return mlv_error_set_errno(MLV_EIO, "cannot open directory '%s'", path);
+	return read_fd(fd, path, out, nr);
+}
+
+int dents_read_at(int dirfd, const char *path, struct dent **out, size_t *nr)
+{
+	int fd = mlv_fs_open(dirfd, path, O_RDONLY | O_DIRECTORY, 0);
+
+	*out = NULL;
+	*nr = 0;
+	if (fd < 0)
+		return fd;
+	return read_fd(fd, path, out, nr);
+}
+
+int dents_read_fd(int fd, const char *path, struct dent **out, size_t *nr)
+{
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	*out = NULL;
+	*nr = 0;
+	if (dup < 0)
+		return mlv_error_set_errno(MLV_EIO, "cannot open directory '%s'", path);
+	/* The duplicate shares the offset: start from the beginning. */
+	if (lseek(dup, 0, SEEK_SET) < 0) {
+		close(dup);
+		return mlv_error_set_errno(MLV_EIO, "cannot read directory '%s'", path);
+	}
+	return read_fd(dup, path, out, nr);
 }
 
 const struct dent *dents_find(const struct dent *v, size_t n, const char *name)
@@ -82,6 +132,7 @@ struct dirlist {
 	size_t table_size;
 	pthread_t tids[DIRLIST_MAX_THREADS];
 	int nr_tids;
+	int dirfd; /* paths are relative to it (owned), or AT_FDCWD */
 };
 
 static uint64_t hash_path(const char *s)
@@ -113,7 +164,8 @@ static void *worker(void *arg)
 
 		one.path = path;
 		/* A directory that cannot be read is left out: the caller reads it again and reports. */
-		if (dents_read(path, &one.ents, &one.nr) < 0) {
+		if ((l->dirfd == AT_FDCWD ? dents_read(path, &one.ents, &one.nr) :
+		     dents_read_at(l->dirfd, path, &one.ents, &one.nr)) < 0) {
 			mlv_error_clear();
 			free(path);
 			pthread_mutex_lock(&l->lock);
@@ -128,7 +180,8 @@ static void *worker(void *arg)
 				continue;
 			mlv_buf_reset(&sub);
 			mlv_buf_adds(&sub, path);
-			mlv_buf_addch(&sub, '/');
+			if (*path)
+				mlv_buf_addch(&sub, '/');
 			mlv_buf_adds(&sub, one.ents[i].name);
 			MLV_ALLOC_GROW(l->queue, l->queued + 1, l->queue_alloc);
 			l->queue[l->queued++] = mlv_buf_detach(&sub, NULL);
@@ -143,7 +196,7 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int dirlist_start(struct dirlist **out, const char *root, int threads)
+static int start(struct dirlist **out, int dirfd, const char *root, int threads)
 {
 	struct dirlist *l = mlv_calloc(1, sizeof(*l));
 
@@ -151,6 +204,7 @@ int dirlist_start(struct dirlist **out, const char *root, int threads)
 		threads = 1;
 	if (threads > DIRLIST_MAX_THREADS)
 		threads = DIRLIST_MAX_THREADS;
+	l->dirfd = dirfd;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
 	MLV_ALLOC_GROW(l->queue, 1, l->queue_alloc);
@@ -160,6 +214,21 @@ int dirlist_start(struct dirlist **out, const char *root, int threads)
 			l->nr_tids++;
 	*out = l;
 	return 0;
+}
+
+int dirlist_start(struct dirlist **out, const char *root, int threads)
+{
+	return start(out, AT_FDCWD, root, threads);
+}
+
+int dirlist_start_at(struct dirlist **out, int dirfd, const char *root, int threads)
+{
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+
+	*out = NULL;
+	if (fd < 0)
+		return mlv_error_set_errno(MLV_EIO, "cannot duplicate a directory fd");
+	return start(out, fd, root, threads);
 }
 
 static void finish(struct dirlist *l)
@@ -224,5 +293,7 @@ void dirlist_free(struct dirlist *l)
 	free(l->table);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
+	if (l->dirfd != AT_FDCWD)
+		close(l->dirfd);
 	free(l);
 }

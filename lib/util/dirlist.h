@@ -25,6 +25,11 @@ struct dirlist;
  */
 int dirlist_start(struct dirlist **out, const char *root, int threads);
 /*
+ * The same with `root` and the directories below it opened from `dirfd`
+ * (duplicated), never through a symlink (mlv/fs.h).
+ */
+int dirlist_start_at(struct dirlist **out, int dirfd, const char *root, int threads);
+/*
  * Hand over the sorted entries of directory `path` (exactly as it was
  * named below root); the caller frees them with dents_free().  Returns 1,
  * or 0 when `path` was not listed (or could not be read, or was taken).
@@ -34,6 +39,10 @@ void dirlist_free(struct dirlist *l);
 
 /* List one directory, sorted by name (relative fstatat, no path walk). */
 int dents_read(const char *path, struct dent **out, size_t *nr);
+/* The same for `path` below `dirfd`, opened without following any symlink (mlv/fs.h). */
+int dents_read_at(int dirfd, const char *path, struct dent **out, size_t *nr);
+/* The same for the directory open on `fd` (not consumed); `path` names it in messages. */
+int dents_read_fd(int fd, const char *path, struct dent **out, size_t *nr);
 void dents_free(struct dent *v, size_t n);
 /* The entry called `name` in a sorted listing, or NULL. */
 const struct dent *dents_find(const struct dent *v, size_t n, const char *name);

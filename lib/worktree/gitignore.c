@@ -7,6 +7,7 @@
 #include "mlv/error.h"
 #include "mlv/fileio.h"
 #include "mlv/gitignore.h"
+#include "mlv/lock.h"
 #include "mlv/tree.h"
 
 int mlv_gitignore_pattern(struct mlv_buf *out, const char *name)
@@ -44,18 +45,19 @@ static void gitignore_path(struct mlv_buf *out, const char *dir)
 }
 
 /*
- * Read the .gitignore at `path` into `out`, never through a symlink.
- * *mode is its permission bits, or 0644 when it does not exist (and
- * *exists is 0).
+ * Read the .gitignore `base` of directory `dirfd` (named `path` in
+ * messages) into `out`, never through a symlink.  *mode is its permission
+ * bits, or 0644 when it does not exist (and *exists is 0).
  */
-static int load(struct mlv_buf *out, mode_t *mode, int *exists, const char *path)
+static int load(struct mlv_buf *out, mode_t *mode, int *exists, int dirfd, const char *base,
+		const char *path)
 {
 	struct stat st;
 	int fd, ret;
 
 	*exists = 0;
 	*mode = 0644;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -112,18 +114,26 @@ static size_t filter_lines(struct mlv_buf *out, const struct mlv_buf *in,
 	return dropped;
 }
 
-/* Add (`add`) or remove the "/<name>" line of the .gitignore in `dir`. */
-static int update(const char *dir, const char *name, int add)
+/*
+ * Add (`add`) or remove the "/<name>" line of the .gitignore in `dir`
+ * below `dirfd`: read, change and replace it while holding its lock, so
+ * that concurrent edits never lose a line.
+ */
+static int update(int dirfd, const char *dir, const char *name, int add)
 {
 	struct mlv_buf path = MLV_BUF_INIT, pat = MLV_BUF_INIT;
 	struct mlv_buf content = MLV_BUF_INIT, rest = MLV_BUF_INIT;
+	struct mlv_lock lock = MLV_LOCK_INIT;
 	mode_t mode;
 	int exists, found, ret;
 
 	if ((ret = mlv_gitignore_pattern(&pat, name)) < 0)
 		goto done;
 	gitignore_path(&path, dir);
-	if ((ret = load(&content, &mode, &exists, path.ptr)) < 0 || (!add && !exists))
+	if ((ret = mlv_lock_acquire(&lock, dirfd, path.ptr, MLV_LOCK_TIMEOUT_MS)) < 0)
+		goto done;
+	if ((ret = load(&content, &mode, &exists, lock.dirfd, lock.base, path.ptr)) < 0 ||
+	    (!add && !exists))
 		goto done;
 	found = filter_lines(&rest, &content, &pat);
 	if (add == !!found)
@@ -133,10 +143,14 @@ static int update(const char *dir, const char *name, int add)
 			mlv_buf_addch(&content, '\n');
 		mlv_buf_add(&content, pat.ptr, pat.len);
 		mlv_buf_addch(&content, '\n');
+		ret = mlv_lock_write(&lock, content.ptr, content.len);
+	} else {
+		ret = mlv_lock_write(&lock, rest.ptr, rest.len);
 	}
-	ret = add ? mlv_write_file_atomic(path.ptr, content.ptr, content.len, mode, 1) :
-		    mlv_write_file_atomic(path.ptr, rest.ptr, rest.len, mode, 1);
+	if (!ret)
+		ret = mlv_lock_commit(&lock, mode, 1);
 done:
+	mlv_lock_release(&lock);
 	mlv_buf_release(&path);
 	mlv_buf_release(&pat);
 	mlv_buf_release(&content);
@@ -144,12 +158,35 @@ done:
 	return ret;
 }
 
+/* The old interface: `dir` is a file-system path, "" the current directory. */
+static int update_path(const char *dir, const char *name, int add)
+{
+	int fd = open(dir && *dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return mlv_error_set_errno(errno == ENOENT ? MLV_ENOTFOUND : MLV_EIO,
+					   "cannot open directory '%s'", dir && *dir ? dir : ".");
+	ret = update(fd, "", name, add);
+	close(fd);
+	return ret;
+}
+
 int mlv_gitignore_add(const char *dir, const char *name)
 {
-	return update(dir, name, 1);
+	return update_path(dir, name, 1);
 }
 
 int mlv_gitignore_remove(const char *dir, const char *name)
 {
-	return update(dir, name, 0);
+	return update_path(dir, name, 0);
+}
+
+int mlv_gitignore_add_at(int dirfd, const char *dir, const char *name)
+{
+	return update(dirfd, dir, name, 1);
+}
+
+int mlv_gitignore_remove_at(int dirfd, const char *dir, const char *name)
+{
+	return update(dirfd, dir, name, 0);
 }

@@ -5,30 +5,38 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "mlv/fs.h"
 #include "mlv/worktree.h"
 #include "worktree/scan.h"
 
-int mlv_hash_path(struct mlv_oid *out, uint64_t *size, uint64_t *files, struct mlv_store *store,
-		  const char *path, const struct mlv_wt_callbacks *cb)
+int mlv_hash_path_at(struct mlv_oid *out, uint64_t *size, uint64_t *files,
+		     struct mlv_store *store, int dirfd, const char *path, int dereference,
+		     const struct mlv_wt_callbacks *cb)
 {
 	struct scan s;
 	struct stat st;
 	int ret;
 
-	if (lstat(path, &st) < 0)
-		return mlv_error_set_errno(errno == ENOENT ? MLV_ENOTFOUND : MLV_EIO,
-					   "cannot stat '%s'", path);
-	scan_init(&s, AT_FDCWD, store, NULL, cb);
+	*size = *files = 0;
+	if ((ret = mlv_fs_lstat(dirfd, path, &st)) < 0)
+		return ret;
+	scan_init(&s, dirfd, store, NULL, cb);
+	s.dereference = dereference;
 	if (S_ISDIR(st.st_mode)) {
 		scan_prefetch(&s, path, scan_default_threads());
 		ret = scan_dir(&s, path, path, NULL, out, size, files);
 	} else if (S_ISREG(st.st_mode)) {
-		ret = scan_file(&s, path, &st, out);
-		*size = (uint64_t)st.st_size;
+		ret = scan_file_size(&s, path, &st, out, size);
 		*files = 1;
 	} else {
 		ret = mlv_error_set(MLV_EINVALID, "'%s' is not a regular file or directory", path);
 	}
 	scan_release(&s);
 	return ret;
+}
+
+int mlv_hash_path(struct mlv_oid *out, uint64_t *size, uint64_t *files, struct mlv_store *store,
+		  const char *path, const struct mlv_wt_callbacks *cb)
+{
+	return mlv_hash_path_at(out, size, files, store, AT_FDCWD, path, 0, cb);
 }

@@ -33,7 +33,19 @@ struct scan {
 	struct scan_cache_update *updates;
 	size_t nr_updates, alloc_updates;
 	uint64_t files, bytes;
+
+	/*
+	 * Store what symlinks point to instead of the links (add
+	 * --dereference).  The directories being walked, to catch a link
+	 * that leads back to one of them.
+	 */
+	int dereference;
+	struct scan_dirid { dev_t dev; ino_t ino; } *walking;
+	size_t depth, alloc_walking;
 };
+
+/* Deepest directory nesting a scan walks (each level costs a descriptor). */
+#define SCAN_MAX_DEPTH 512
 
 void scan_init(struct scan *s, int topfd, struct mlv_store *store, struct mlv_store_writer *w,
 	       const struct mlv_wt_callbacks *cb);
@@ -41,25 +53,45 @@ void scan_release(struct scan *s);
 
 /*
  * Why the entry `name` at `path` inside tracked directory `root` is not
- * tracked (special files, names like .git, symlinks leaving `root`), or
- * NULL when it is.  add skips such entries, and checkout leaves them be.
+ * tracked (special files, names like .git, mlv's own temporary files), or
+ * NULL when it is.  Every symlink is tracked, wherever it points.  add
+ * skips such entries, and checkout leaves them be.  `root` and `path` are
+ * no longer used.
  */
 const char *scan_untrackable(const char *root, const char *path, const char *name,
 			     const struct stat *st);
 
 /*
  * 1 when symlink `path` (inside tracked directory `root`) with `target`
- * resolves inside `root`; see scan.c for the rule.
+ * resolves inside `root`; see scan.c for the rule.  Obsolete: every
+ * symlink is now stored with its target, wherever it points; kept until
+ * checkout stops calling it.
  */
 int scan_link_inside(const char *root, const char *path, const char *target);
 
-/* The blob id of a regular file or symlink at `path`, described by `st`. */
+/*
+ * The blob id of a regular file or symlink at `path` (below s->topfd,
+ * never through a symlink), described by `st` (its lstat, or with
+ * s->dereference and a symlink, the stat of what it points to).
+ */
 int scan_file(struct scan *s, const char *path, const struct stat *st, struct mlv_oid *out);
 
 /*
- * The tree id of directory `path`.  With s->diff, changes against `stored`
- * (NULL: everything counts as added) are reported relative to `root`, the
- * artifact's own path (for symlink containment and for messages).
+ * The same, with the size of what was hashed in `size` (0 for a symlink).
+ * A regular file that changes while it is read (size, mtime or ctime
+ * differ before and after, or the bytes read are not its size) is read
+ * again once, then refused: MLV_ECONFLICT "'<path>' changed while reading".
+ */
+int scan_file_size(struct scan *s, const char *path, const struct stat *st,
+		   struct mlv_oid *out, uint64_t *size);
+
+
+/*
+ * The tree id of directory `path` (below s->topfd, never through a
+ * symlink; "" is s->topfd itself).  With s->diff, changes against `stored`
+ * (NULL: everything counts as added) are reported.  `root` is the
+ * artifact's own path.  Entries named MLV_TEMP_PREFIX... are never
+ * recorded; other untrackable entries are skipped with a warning.
  */
 int scan_dir(struct scan *s, const char *root, const char *path, const struct mlv_oid *stored,
 	     struct mlv_oid *out, uint64_t *size, uint64_t *files);

@@ -151,6 +151,64 @@ static void test_cwd(void)
 		tap_diag("cannot return to %s", old);
 }
 
+/* Concurrent edits by several processes never lose a line: the lock serialises them. */
+static void test_concurrent(void)
+{
+	enum { N = 8, ROUNDS = 10 };
+	pid_t pids[N];
+	int failed = 0;
+	size_t lines = 0;
+	const char *content;
+
+	unlink(gi.ptr);
+	for (int i = 0; i < N; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			for (int k = 0; k < ROUNDS; k++) {
+				char name[32];
+
+				snprintf(name, sizeof(name), "p%d-%d", i, k);
+				if (mlv_gitignore_add(dir.ptr, name) < 0)
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		int status;
+
+		if (pids[i] < 0 || waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			failed++;
+	}
+	is_int(failed, 0, "%d processes adding %d lines each all succeed", N, ROUNDS);
+	content = get();
+	for (const char *p = content; *p; p++)
+		lines += *p == '\n';
+	is_int((long long)lines, N * ROUNDS, "no line is lost");
+}
+
+/* The _at variants: a directory below a directory fd, never through a symlink. */
+static void test_at(void)
+{
+	struct mlv_buf sub = MLV_BUF_INIT, file = MLV_BUF_INIT, link = MLV_BUF_INIT;
+	int fd = open(dir.ptr, O_RDONLY | O_DIRECTORY);
+
+	mlv_buf_addf(&sub, "%s/at", dir.ptr);
+	mlv_buf_addf(&file, "%s/at/.gitignore", dir.ptr);
+	mlv_buf_addf(&link, "%s/atlink", dir.ptr);
+	mkdir(sub.ptr, 0755);
+	is_int(mlv_gitignore_add_at(fd, "at", "x"), 0, "add_at below a directory fd");
+	ok(access(file.ptr, F_OK) == 0, "at/.gitignore written");
+	is_int(mlv_gitignore_remove_at(fd, "at", "x"), 0, "remove_at");
+	ok(!symlink("at", link.ptr), "make a symlinked directory");
+	ok(mlv_gitignore_add_at(fd, "atlink", "y") < 0, "add_at refuses a symlinked directory");
+	close(fd);
+	mlv_buf_release(&sub);
+	mlv_buf_release(&file);
+	mlv_buf_release(&link);
+}
+
 /* 1 when `git check-ignore` says `name` in `d` is ignored, 0 when not, -1 on error. */
 static int git_ignores(const char *d, const char *name)
 {
@@ -205,6 +263,8 @@ int main(void)
 	test_add_remove();
 	test_refusals();
 	test_cwd();
+	test_concurrent();
+	test_at();
 	test_with_git();
 	mlv_buf_release(&dir);
 	mlv_buf_release(&gi);
