@@ -46,6 +46,11 @@ struct fsck {
 	size_t nrows, ralloc;
 	struct prow *packs;
 	size_t npacks, palloc;
+	struct later {
+		struct mlv_oid blob, chunk;
+		size_t k;
+	} *later;              /* recipe chunks not found while their pack was checked */
+	size_t nlater, later_alloc;
 	struct mlv_oid *bad;   /* objects reported corrupt or missing, sorted before use */
 	size_t nbad, bad_alloc;
 	char **intact; /* packs verified in full: their rows may be restored */
@@ -407,9 +412,14 @@ static size_t verify_records(struct fsck *f, const struct mlv_pack_file *pf,
 					r = mlv_index_lookup(f->s->ix, &cid, &obj);
 				}
 				if (r <= 0) {
-					problem(f, "missing", mlv_oid_hex(&cid),
-						"chunk %zu of blob %s is not in the store", k, what);
-					note_bad(f, &e[i].id);
+					/* Perhaps in a pack not indexed yet: decided at the end. */
+					struct later *l;
+
+					MLV_ALLOC_GROW(f->later, f->nlater + 1, f->later_alloc);
+					l = &f->later[f->nlater++];
+					l->blob = e[i].id;
+					l->chunk = cid;
+					l->k = k;
 				} else if (obj.type != MLV_OBJ_CHUNK || obj.raw_len != len) {
 					problem(f, "corrupt", what,
 						"pack '%s': recipe entry %zu (%s) does not match the stored chunk",
@@ -512,7 +522,7 @@ static int check_pack(struct fsck *f, const char *name)
 		}
 	} else if (!row && !damaged) {
 		problem(f, "orphan", name, "pack '%s' is not in the index", name);
-		if (f->repair && e && f->st.problems == p0 + 1) {
+		if (f->repair && e) {
 			if ((ret = mlv_index_begin(f->s->ix)))
 				goto done;
 			if ((ret = index_entries(f, name, pf.size, pack_mtime(f, name), e, nr)) ||
@@ -562,6 +572,34 @@ static int refill_rows(struct fsck *f)
 	if (ret)
 		mlv_index_rollback(f->s->ix);
 	return mlv_error_state_restore(&es);
+}
+
+/*
+ * Chunks of a recipe may live in another pack, perhaps one indexed only
+ * later in this run (an index being rebuilt): look for them once every
+ * pack has been seen.
+ */
+static int check_later(struct fsck *f)
+{
+	for (size_t i = 0; i < f->nlater; i++) {
+		const struct later *l = &f->later[i];
+		struct mlv_index_obj obj;
+		int r = mlv_index_lookup(f->s->ix, &l->chunk, &obj);
+
+		if (r < 0)
+			return r;
+		if (r)
+			continue;
+		{
+			char what[MLV_OID_HEXSZ + 1];
+
+			snprintf(what, sizeof(what), "%s", mlv_oid_hex(&l->blob));
+			problem(f, "missing", mlv_oid_hex(&l->chunk),
+				"chunk %zu of blob %s is not in the store", l->k, what);
+		}
+		note_bad(f, &l->blob);
+	}
+	return 0;
 }
 
 static int collect_recipe(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e)
@@ -743,7 +781,8 @@ int mlv_store_fsck(struct mlv_store *s, int repair, mlv_fsck_report_fn report, v
 			f.st.repaired++;
 		}
 	}
-	if ((repair && (ret = refill_rows(&f))) || (ret = check_recipes(&f)))
+	if ((repair && (ret = refill_rows(&f))) || (ret = check_later(&f)) ||
+	    (ret = check_recipes(&f)))
 		goto done;
 	ret = (int)(f.st.problems - f.st.repaired);
 	if (ret < 0)
@@ -757,6 +796,7 @@ done:
 	free(f.rows);
 	free(f.packs);
 	free(f.bad);
+	free(f.later);
 	for (size_t i = 0; i < f.nintact; i++)
 		free(f.intact[i]);
 	free(f.intact);

@@ -38,8 +38,13 @@ static int split_dir(const char *dir, char **parent, const char **base)
 {
 	const char *slash = strrchr(dir, '/');
 
-	if (!slash || !slash[1])
+	if (!*dir || (slash && !slash[1]))
 		return mlv_error_set(MLV_EINVALID, "bad store directory '%s'", dir);
+	if (!slash) {
+		*parent = mlv_strdup(".");
+		*base = dir;
+		return 0;
+	}
 	*parent = slash == dir ? mlv_strdup("/") : mlv_strndup(dir, (size_t)(slash - dir));
 	*base = slash + 1;
 	return 0;

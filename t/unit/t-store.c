@@ -853,6 +853,52 @@ static void test_symlinks(const char *dir)
 	mlv_store_free(s);
 }
 
+/*
+ * Rebuilding an index from packs, in name order: a pack whose recipe
+ * names chunks of a pack that sorts after it is still indexed, and its
+ * blob is complete.
+ */
+static void test_rebuild_order(const char *dir)
+{
+	size_t len = 6u << 20;
+	unsigned char *data = malloc(len + (1u << 20));
+	int found = 0;
+
+	fill_random(data, len + (1u << 20), 31);
+	for (int attempt = 0; attempt < 40 && !found; attempt++) {
+		char sdir[4096], name[64], db[4400];
+		struct mlv_store *s;
+		struct mlv_object_info i1, i2;
+		struct mlv_oid a, b;
+		struct problems p;
+
+		snprintf(name, sizeof(name), "order%d", attempt);
+		if (!(s = open_at(dir, name, sdir, sizeof(sdir))))
+			break;
+		/* The same start, a different tail: the second pack holds only the new chunks. */
+		data[len] = (unsigned char)attempt;
+		put_commit(s, data, len, &a);
+		put_commit(s, data, len + (1u << 20), &b);
+		mlv_store_info(s, &a, &i1);
+		mlv_store_info(s, &b, &i2);
+		mlv_store_free(s);
+		if (strcmp(i2.pack, i1.pack) >= 0)
+			continue;
+		found = 1;
+		snprintf(db, sizeof(db), "%s/index.db", sdir);
+		ok(!truncate(db, 0), "lose the index of a store whose second pack sorts first");
+		is_int(mlv_store_open_ext(&s, sdir, NULL, MLV_STORE_REBUILD), 0, "open to rebuild");
+		if (!s)
+			break;
+		is_int(fsck(s, 1, &p), 0, "rebuilt clean (%s)", p.kinds);
+		is_int(mlv_store_has_blob(s, &b), 1, "the blob whose chunks sort later is complete");
+		is_int(mlv_store_verify_blob(s, &b), 0, "and intact");
+		mlv_store_free(s);
+	}
+	ok(found, "found a pair of packs in that order");
+	free(data);
+}
+
 int main(void)
 {
 	const char *dir = tap_tmpdir();
@@ -883,5 +929,6 @@ int main(void)
 	test_corrupt_index(dir);
 	test_error_state();
 	test_symlinks(dir);
+	test_rebuild_order(dir);
 	return tap_done();
 }
