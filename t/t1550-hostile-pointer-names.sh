@@ -63,6 +63,12 @@ run_all () {
 	test_path_is_missing top/repo/moved &&
 	test_expect_code 1 mlv -C top/repo fsck >out &&
 	test_grep -F -e "$p" out &&
+	test_must_fail mlv -C top/repo add -- "$a" &&
+	test_must_fail mlv -C top/repo add -- "$p" &&
+	{ mlv -C top/repo status --json >out; test $? -le 1; } &&
+	jq -e . out >/dev/null &&
+	{ mlv -C top/repo hash -- "$a" >/dev/null 2>&1; test $? -le 128; } &&
+	{ mlv -C top/repo fsck --repair >/dev/null 2>&1; test $? -le 1; } &&
 	if test "$a" != . && test "$a" != .git && test "$a" != .mlv
 	then
 		test_must_fail mlv -C top/repo rm -f -- "$a" &&
@@ -74,7 +80,8 @@ run_all () {
 }
 
 for name in ..mlv .git.mlv .GIT.mlv sub/.git.mlv .mlv.mlv ".git .mlv" git~1.mlv \
-	".Git.mlv" "sub/.MLV.mlv" "sub/GIT~1.mlv" ".git..mlv"
+	".Git.mlv" "sub/.MLV.mlv" "sub/GIT~1.mlv" ".git..mlv" ".Mlv.mlv" \
+	".git::stream.mlv" ".git. . .mlv"
 do
 	test_expect_success "a directory pointer named '$name'" '
 		cp dir-pointer "top/repo/$name" &&
