@@ -135,11 +135,7 @@ int cmd_fsck(int argc, const char **argv, struct mlv_ctx *ctx)
 	}
 	if (ret < 0) {
 		json_decref(r.problems);
-		if (*mlv_error_last_hint())
-			fprintf(stderr, "fatal: %s\nhint: %s\n", mlv_error_last(), mlv_error_last_hint());
-		else
-			die_lib();
-		return 128;
+		die_lib();
 	}
 	if (mlv_store_index_rebuilding(s)) {
 		const char *aside = mlv_store_index_moved_aside(s);

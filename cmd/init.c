@@ -15,13 +15,8 @@ int cmd_init(int argc, const char **argv, struct mlv_ctx *ctx)
 
 	if (parse_options(argc, argv, opts, usage))
 		usage_with_options(usage, opts);
-	if (mlv_repo_init(r, &created) < 0) {
-		if (*mlv_error_last_hint()) {
-			fprintf(stderr, "fatal: %s\nhint: %s\n", mlv_error_last(), mlv_error_last_hint());
-			return 128;
-		}
+	if (mlv_repo_init(r, &created) < 0)
 		die_lib();
-	}
 	if (json) {
 		json_t *o = json_object();
 

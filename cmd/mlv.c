@@ -236,13 +236,8 @@ int main(int argc, const char **argv)
 		if (!h && ctx.repo && (c->flags & NEED_MLV) && strcmp(c->name, "fsck")) {
 			struct mlv_store *s;
 
-			if (mlv_repo_store(&s, ctx.repo) < 0) {
-				fprintf(stderr, "fatal: %s\n", mlv_error_last());
-				if (*mlv_error_last_hint())
-					fprintf(stderr, "hint: %s\n", mlv_error_last_hint());
-				mlv_repo_free(ctx.repo);
-				return 128;
-			}
+			if (mlv_repo_store(&s, ctx.repo) < 0)
+				die_lib();
 		}
 		/* Code outside lib/ still uses paths relative to the top; this goes with it. */
 		if (!h && ctx.repo && chdir(ctx.repo->top) < 0)

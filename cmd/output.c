@@ -28,9 +28,28 @@ void die(const char *fmt, ...)
 	exit(128);
 }
 
+/* The library's hint for its last error, if it gave one. */
+static void lib_hint(void)
+{
+	if (*mlv_error_last_hint())
+		hint("%s", mlv_error_last_hint());
+}
+
+static void report(const char *prefix, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(const char *prefix, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(prefix, fmt, ap);
+	va_end(ap);
+}
+
 void die_lib(void)
 {
-	die("%s", mlv_error_last());
+	report("fatal: ", "%s", mlv_error_last());
+	lib_hint();
+	exit(128);
 }
 
 int error(const char *fmt, ...)
@@ -45,7 +64,9 @@ int error(const char *fmt, ...)
 
 int error_lib(void)
 {
-	return error("%s", mlv_error_last());
+	error("%s", mlv_error_last());
+	lib_hint();
+	return -1;
 }
 
 void warning(const char *fmt, ...)
