@@ -214,41 +214,6 @@ static int scan_entry(struct scan *s, int dirfd, const char *name, const char *p
 	return mlv_error_set(MLV_EINVALID, "'%s' is not a regular file or symlink", path);
 }
 
-/*
- * A symlink is kept only when its target, resolved from the link's
- * directory, stays inside the tracked directory `root`.  Any ".." must
- * come first: "dot/../.." could climb out through another link named
- * "dot" however the text adds up, while with the ".."s first each step
- * down stays inside (through real directories, or through links that
- * were held to the same rule).
- */
-int scan_link_inside(const char *root, const char *path, const char *target)
-{
-	size_t rootlen = strlen(root);
-	const char *rel = path + rootlen + 1;
-	int depth = 0, down = 0;
-
-	if (target[0] == '/' || !target[0] || strncmp(path, root, rootlen) || path[rootlen] != '/')
-		return 0;
-	for (const char *p = rel; *p; p++)
-		if (*p == '/')
-			depth++;
-	for (const char *p = target; *p;) {
-		size_t n = strcspn(p, "/");
-
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			if (down || --depth < 0)
-				return 0;
-		} else if (n && !(n == 1 && p[0] == '.')) {
-			down = 1;
-		}
-		p += n;
-		if (*p == '/')
-			p++;
-	}
-	return 1;
-}
-
 const char *scan_untrackable(const char *root, const char *path, const char *name,
 			     const struct stat *st)
 {

@@ -62,14 +62,6 @@ const char *scan_untrackable(const char *root, const char *path, const char *nam
 			     const struct stat *st);
 
 /*
- * 1 when symlink `path` (inside tracked directory `root`) with `target`
- * resolves inside `root`; see scan.c for the rule.  Obsolete: every
- * symlink is now stored with its target, wherever it points; kept until
- * checkout stops calling it.
- */
-int scan_link_inside(const char *root, const char *path, const char *target);
-
-/*
  * The blob id of a regular file or symlink at `path` (below s->topfd,
  * never through a symlink), described by `st` (its lstat, or with
  * s->dereference and a symlink, the stat of what it points to).
