@@ -60,9 +60,6 @@ json_t *json_text(const char *s);
 int json_validate_utf8(const char *s, size_t n);
 void json_emit(json_t *obj);
 
-/* Write `s` as a JSON string (quoted, escaped) to stdout. */
-void json_put_string(const char *s);
-
 /* Progress on stderr, only when ctx->progress; throttled. */
 struct progress;
 struct progress *progress_start(struct mlv_ctx *ctx, const char *title);

@@ -239,9 +239,6 @@ int main(int argc, const char **argv)
 			if (mlv_repo_store(&s, ctx.repo) < 0)
 				die_lib();
 		}
-		/* Code outside lib/ still uses paths relative to the top; this goes with it. */
-		if (!h && ctx.repo && chdir(ctx.repo->top) < 0)
-			die("cannot change to '%s': %s", ctx.repo->top, strerror(errno));
 	}
 	ret = c->fn(argc - i, argv + i, &ctx);
 	mlv_repo_free(ctx.repo);

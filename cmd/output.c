@@ -173,16 +173,6 @@ int json_validate_utf8(const char *s, size_t n)
 	return 1;
 }
 
-void json_put_string(const char *s)
-{
-	json_t *j = json_text(s);
-	char *text = json_dumps(j, JSON_ENCODE_ANY);
-
-	fputs(text, stdout);
-	free(text);
-	json_decref(j);
-}
-
 void json_emit(json_t *obj)
 {
 	char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);

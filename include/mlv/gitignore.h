@@ -40,23 +40,6 @@
 int mlv_gitignore_pattern(struct mlv_buf *out, const char *name);
 
 /*
- * Make sure `dir`/.gitignore contains the line for `name` (see
- * mlv_gitignore_pattern()), appending it (after adding a final newline
- * when the file lacks one) or creating the file.  `dir` is a file-system
- * path; "" and "." mean the current directory.  Nothing is written when
- * the line is already there (also as "<line>\r").
- */
-int mlv_gitignore_add(const char *dir, const char *name);
-
-/*
- * Remove every line for `name` from `dir`/.gitignore (the line mlv_gitignore_add()
- * writes, with or without a "\r" before its newline).  A missing file or
- * line is not an error and nothing is written; a file that becomes empty
- * is kept, empty.
- */
-int mlv_gitignore_remove(const char *dir, const char *name);
-
-/*
  * The same for the .gitignore in `dir` below directory `dirfd` (a
  * repository's r->topfd; `dir` repo-relative, "" for the top), reached
  * without following any symlink (mlv/fs.h).

@@ -52,13 +52,10 @@ void mlv_pointer_release(struct mlv_pointer *p);
  */
 int mlv_pointer_parse(struct mlv_pointer *out, const char *data, size_t len, const char *name);
 /*
- * Read and parse the file at `path` (at most MLV_POINTER_MAX bytes).
- * MLV_ENOTFOUND when it does not exist.
- */
-int mlv_pointer_read(struct mlv_pointer *out, const char *path);
-/*
- * The same for `path` below directory `dirfd`, never through a symlink
- * (mlv/fs.h): a symlink anywhere on the way is MLV_EINVALID.
+ * Read and parse the pointer file `path` below directory `dirfd` (at most
+ * MLV_POINTER_MAX bytes), never through a symlink (mlv/fs.h): a symlink
+ * anywhere on the way is MLV_EINVALID.  MLV_ENOTFOUND when it does not
+ * exist.
  */
 int mlv_pointer_read_at(struct mlv_pointer *out, int dirfd, const char *path);
 
@@ -75,16 +72,12 @@ int mlv_pointer_conflicted(const char *data, size_t len);
  */
 void mlv_pointer_format(struct mlv_buf *out, const struct mlv_pointer *p);
 /*
- * Atomic write: temporary file, fsync, rename, mode 0644.  A symlink at
- * `path` is replaced, never written through.  MLV_EINVALID (nothing
- * written) when the formatted pointer would not parse back, e.g. a size
- * above INT64_MAX or a malformed `extra`.
- */
-int mlv_pointer_write(const char *path, const struct mlv_pointer *p);
-/*
- * The same by the lock protocol (mlv/lock.h): take `path`.lock below
- * `dirfd` (never through a symlink), write, fsync, rename into place.
- * MLV_ECONFLICT naming the holder when another process has the lock.
+ * Write pointer file `path` below `dirfd` by the lock protocol
+ * (mlv/lock.h): take `path`.lock (never through a symlink), write, fsync,
+ * rename into place, mode 0644.  MLV_ECONFLICT naming the holder when
+ * another process has the lock; MLV_EINVALID (nothing written) when the
+ * formatted pointer would not parse back, e.g. a size above INT64_MAX or
+ * a malformed `extra`.
  */
 int mlv_pointer_write_at(int dirfd, const char *path, const struct mlv_pointer *p);
 /*

@@ -52,6 +52,16 @@ struct mlv_store;
  * is opened, for mlv_store_fsck() with `repair` to fill from the packs.
  */
 #define MLV_STORE_REBUILD 1u
+/*
+ * With MLV_STORE_REBUILD: remove index.db whatever it holds and start it
+ * empty (a rebuild that must not trust what an interrupted one left).
+ *
+ * An index.db is only ever removed or moved aside while no other process
+ * has the store open (every handle holds a shared lock on index.lck in
+ * `dir` for its life): otherwise MLV_ECONFLICT, after waiting a while for
+ * the others to finish, and nothing is removed.
+ */
+#define MLV_STORE_FRESH 2u
 int mlv_store_open(struct mlv_store **out, const char *dir);
 int mlv_store_open_ext(struct mlv_store **out, const char *dir, const char *wtdir,
 		       unsigned flags);

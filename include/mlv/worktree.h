@@ -41,20 +41,17 @@ struct mlv_artifact_list {
 void mlv_artifact_list_release(struct mlv_artifact_list *l);
 
 /*
- * Find artifacts: with no `paths`, every pointer file in the work tree;
- * otherwise each path names an artifact (its data path or its pointer
- * file) or a directory to search below ("dir/" searches only below it,
- * even when "dir" is itself tracked).  A path matching nothing is
- * MLV_ENOTFOUND naming it.  Results are sorted by path.
- */
-int mlv_artifacts_find(struct mlv_artifact_list *out, const char *const *paths, size_t n);
-/*
- * The same below the work tree `topfd` (a repository's r->topfd), never
- * through a symlink: pointer files in symlinked directories are not
- * searched, and a named path beyond a symlink is MLV_EINVALID.  A path
- * inside a tracked directory (on disk or not) yields that directory's
- * artifact with `within` set to the path.  Directories named .git, .mlv
- * (or any spelling the path gate refuses) are not searched.
+ * Find artifacts below the work tree `topfd` (a repository's r->topfd):
+ * with no `paths`, every pointer file in the work tree; otherwise each
+ * path names an artifact (its data path or its pointer file) or a
+ * directory to search below ("dir/" searches only below it, even when
+ * "dir" is itself tracked).  A path matching nothing is MLV_ENOTFOUND
+ * naming it.  Results are sorted by path.  Never through a symlink:
+ * pointer files in symlinked directories are not searched, and a named
+ * path beyond a symlink is MLV_EINVALID.  A path inside a tracked
+ * directory (on disk or not) yields that directory's artifact with
+ * `within` set to the path.  Directories named .git, .mlv (or any
+ * spelling the path gate refuses) are not searched.
  */
 int mlv_artifacts_find_at(struct mlv_artifact_list *out, int topfd, const char *const *paths,
 			  size_t n);
@@ -70,12 +67,11 @@ int mlv_artifact_load(struct mlv_artifact *a, int topfd, const char *pointer);
 void mlv_artifact_hint(struct mlv_buf *out, const struct mlv_artifact *a);
 
 /*
- * The artifact that `path` is or lies inside: the longest leading part of
- * `path` (`path` itself too, when `self`) with a pointer file beside it.
- * 1 and `out` set to that data path, or 0.
+ * The artifact that `path` is or lies inside, below `topfd`: the longest
+ * leading part of `path` (`path` itself too, when `self`) with a pointer
+ * file beside it.  1 and `out` set to that data path, or 0; <0 when the
+ * way there leads through a symlink.
  */
-int mlv_artifact_containing(struct mlv_buf *out, const char *path, int self);
-/* The same below `topfd`; <0 when the way there leads through a symlink. */
 int mlv_artifact_containing_at(struct mlv_buf *out, int topfd, const char *path, int self);
 
 /*
@@ -103,13 +99,6 @@ struct mlv_resolved {
 };
 int mlv_artifact_resolve(struct mlv_resolved *out, struct mlv_repo *r, const char *path);
 void mlv_resolved_release(struct mlv_resolved *res);
-
-/*
- * Refuse (MLV_EINVALID, git's "beyond a symbolic link") a path whose
- * leading directories include a symlink: it could lead out of the work
- * tree.  Missing components are fine.
- */
-int mlv_path_check_parents(const char *path);
 
 /* Callbacks shared by the operations below; any may be NULL. */
 struct mlv_wt_callbacks {
@@ -237,13 +226,6 @@ int mlv_worktree_checkout(struct mlv_repo *r, const struct mlv_artifact_list *li
 			  const struct mlv_checkout_opts *o, const struct mlv_wt_callbacks *cb,
 			  struct mlv_checkout_result *out);
 void mlv_checkout_result_release(struct mlv_checkout_result *res);
-
-/* The same without allow_missing; the first problem is the error.  Obsolete. */
-struct mlv_checkout_stats {
-	uint64_t written, removed, bytes;
-};
-int mlv_checkout(struct mlv_repo *r, const struct mlv_artifact_list *list, int force,
-		 const struct mlv_wt_callbacks *cb, struct mlv_checkout_stats *stats);
 
 /*
  * Stop tracking artifact `a`: remove its pointer (by the lock protocol,

@@ -60,17 +60,6 @@ static int read_fd(int fd, const char *path, struct dent **out, size_t *nr)
 	return 0;
 }
 
-int dents_read(const char *path, struct dent **out, size_t *nr)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	*out = NULL;
-	*nr = 0;
-	if (fd < 0)
-		return mlv_error_set_errno(MLV_EIO, "cannot open directory '%s'", path);
-	return read_fd(fd, path, out, nr);
-}
-
 int dents_read_at(int dirfd, const char *path, struct dent **out, size_t *nr)
 {
 	int fd = mlv_fs_open(dirfd, path, O_RDONLY | O_DIRECTORY, 0);
@@ -132,7 +121,7 @@ struct dirlist {
 	size_t table_size;
 	pthread_t tids[DIRLIST_MAX_THREADS];
 	int nr_tids;
-	int dirfd; /* paths are relative to it (owned), or AT_FDCWD */
+	int dirfd; /* paths are relative to it (owned) */
 };
 
 static uint64_t hash_path(const char *s)
@@ -164,8 +153,7 @@ static void *worker(void *arg)
 
 		one.path = path;
 		/* A directory that cannot be read is left out: the caller reads it again and reports. */
-		if ((l->dirfd == AT_FDCWD ? dents_read(path, &one.ents, &one.nr) :
-		     dents_read_at(l->dirfd, path, &one.ents, &one.nr)) < 0) {
+		if (dents_read_at(l->dirfd, path, &one.ents, &one.nr) < 0) {
 			mlv_error_clear();
 			free(path);
 			pthread_mutex_lock(&l->lock);
@@ -214,11 +202,6 @@ static int start(struct dirlist **out, int dirfd, const char *root, int threads)
 			l->nr_tids++;
 	*out = l;
 	return 0;
-}
-
-int dirlist_start(struct dirlist **out, const char *root, int threads)
-{
-	return start(out, AT_FDCWD, root, threads);
 }
 
 int dirlist_start_at(struct dirlist **out, int dirfd, const char *root, int threads)
@@ -293,7 +276,7 @@ void dirlist_free(struct dirlist *l)
 	free(l->table);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
-	if (l->dirfd != AT_FDCWD)
+	if (l->dirfd >= 0)
 		close(l->dirfd);
 	free(l);
 }

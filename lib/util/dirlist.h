@@ -21,12 +21,8 @@ struct dirlist;
 /*
  * Start listing `root` and every directory below it with `threads`
  * background threads; the caller may do other work meanwhile.  The first
- * dirlist_take() waits for (and helps) the listing to finish.
- */
-int dirlist_start(struct dirlist **out, const char *root, int threads);
-/*
- * The same with `root` and the directories below it opened from `dirfd`
- * (duplicated), never through a symlink (mlv/fs.h).
+ * dirlist_take() waits for (and helps) the listing to finish.  Paths are
+ * opened from `dirfd` (duplicated), never through a symlink (mlv/fs.h).
  */
 int dirlist_start_at(struct dirlist **out, int dirfd, const char *root, int threads);
 /*
@@ -37,9 +33,10 @@ int dirlist_start_at(struct dirlist **out, int dirfd, const char *root, int thre
 int dirlist_take(struct dirlist *l, const char *path, struct dent **ents, size_t *nr);
 void dirlist_free(struct dirlist *l);
 
-/* List one directory, sorted by name (relative fstatat, no path walk). */
-int dents_read(const char *path, struct dent **out, size_t *nr);
-/* The same for `path` below `dirfd`, opened without following any symlink (mlv/fs.h). */
+/*
+ * List directory `path` below `dirfd`, opened without following any
+ * symlink (mlv/fs.h), sorted by name (relative fstatat, no path walk).
+ */
 int dents_read_at(int dirfd, const char *path, struct dent **out, size_t *nr);
 /* The same for the directory open on `fd` (not consumed); `path` names it in messages. */
 int dents_read_fd(int fd, const char *path, struct dent **out, size_t *nr);

@@ -232,44 +232,6 @@ int mlv_artifact_containing_at(struct mlv_buf *out, int topfd, const char *path,
 }
 
 /* The old interfaces, relative to the current directory. */
-static int open_cwd(void)
-{
-	int fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	return fd < 0 ? mlv_error_set_errno(MLV_EIO, "cannot open the current directory") : fd;
-}
-
-int mlv_artifact_containing(struct mlv_buf *out, const char *path, int self)
-{
-	int fd = open_cwd(), ret;
-
-	if (fd < 0)
-		return 0;
-	ret = mlv_artifact_containing_at(out, fd, path, self);
-	close(fd);
-	return ret > 0;
-}
-
-int mlv_path_check_parents(const char *path)
-{
-	struct mlv_buf p = MLV_BUF_INIT;
-	int ret = 0;
-
-	for (const char *s = strchr(path, '/'); s && !ret; s = strchr(s + 1, '/')) {
-		struct stat st;
-
-		mlv_buf_reset(&p);
-		mlv_buf_add(&p, path, (size_t)(s - path));
-		if (lstat(p.ptr, &st) < 0)
-			break;
-		if (S_ISLNK(st.st_mode))
-			ret = mlv_error_set(MLV_EINVALID, "'%s' is beyond a symbolic link ('%s')",
-					    path, p.ptr);
-	}
-	mlv_buf_release(&p);
-	return ret;
-}
-
 static int artifact_cmp(const void *va, const void *vb)
 {
 	const struct mlv_artifact *a = va, *b = vb;
@@ -373,13 +335,3 @@ int mlv_artifacts_find_at(struct mlv_artifact_list *out, int topfd, const char *
 	return ret;
 }
 
-int mlv_artifacts_find(struct mlv_artifact_list *out, const char *const *paths, size_t n)
-{
-	int fd = open_cwd(), ret;
-
-	if (fd < 0)
-		return fd;
-	ret = mlv_artifacts_find_at(out, fd, paths, n);
-	close(fd);
-	return ret;
-}

@@ -408,18 +408,3 @@ int mlv_worktree_checkout(struct mlv_repo *r, const struct mlv_artifact_list *li
 	return ret;
 }
 
-int mlv_checkout(struct mlv_repo *r, const struct mlv_artifact_list *list, int force,
-		 const struct mlv_wt_callbacks *cb, struct mlv_checkout_stats *stats)
-{
-	struct mlv_checkout_opts o = { force, 0 };
-	struct mlv_checkout_result res;
-	int ret = mlv_worktree_checkout(r, list, &o, cb, &res);
-
-	if (ret && ret != MLV_ECONFLICT && res.nr_problems)
-		ret = mlv_error_set(ret, "%s", res.problems[0].message);
-	stats->written = res.written;
-	stats->removed = res.removed;
-	stats->bytes = res.bytes;
-	mlv_checkout_result_release(&res);
-	return ret;
-}

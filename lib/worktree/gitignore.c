@@ -158,29 +158,6 @@ done:
 	return ret;
 }
 
-/* The old interface: `dir` is a file-system path, "" the current directory. */
-static int update_path(const char *dir, const char *name, int add)
-{
-	int fd = open(dir && *dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return mlv_error_set_errno(errno == ENOENT ? MLV_ENOTFOUND : MLV_EIO,
-					   "cannot open directory '%s'", dir && *dir ? dir : ".");
-	ret = update(fd, "", name, add);
-	close(fd);
-	return ret;
-}
-
-int mlv_gitignore_add(const char *dir, const char *name)
-{
-	return update_path(dir, name, 1);
-}
-
-int mlv_gitignore_remove(const char *dir, const char *name)
-{
-	return update_path(dir, name, 0);
-}
-
 int mlv_gitignore_add_at(int dirfd, const char *dir, const char *name)
 {
 	return update(dirfd, dir, name, 1);

@@ -344,20 +344,6 @@ done:
 	return ret;
 }
 
-int mlv_pointer_read(struct mlv_pointer *out, const char *path)
-{
-	struct mlv_buf b = MLV_BUF_INIT;
-	int ret;
-
-	ret = mlv_read_file(&b, path, MLV_POINTER_MAX);
-	if (!ret)
-		ret = mlv_pointer_parse(out, b.ptr, b.len, path);
-	else
-		mlv_pointer_release(out);
-	mlv_buf_release(&b);
-	return ret;
-}
-
 int mlv_pointer_read_at(struct mlv_pointer *out, int dirfd, const char *path)
 {
 	struct mlv_buf b = MLV_BUF_INIT;
@@ -397,17 +383,6 @@ static int format_checked(struct mlv_buf *out, const struct mlv_pointer *p, cons
 	mlv_pointer_release(&check);
 	if (ret)
 		ret = mlv_error_wrap(MLV_EINVALID, "refusing to write invalid pointer");
-	return ret;
-}
-
-int mlv_pointer_write(const char *path, const struct mlv_pointer *p)
-{
-	struct mlv_buf b = MLV_BUF_INIT;
-	int ret = format_checked(&b, p, path);
-
-	if (!ret)
-		ret = mlv_write_file_atomic(path, b.ptr, b.len, 0644, 1);
-	mlv_buf_release(&b);
 	return ret;
 }
 

@@ -257,20 +257,23 @@ static void test_files(void)
 	struct mlv_buf path = MLV_BUF_INIT, link = MLV_BUF_INIT, got = MLV_BUF_INIT;
 	struct mlv_pointer p, q;
 	struct stat st;
+	int dfd;
 
 	mlv_pointer_init(&p);
 	mlv_pointer_init(&q);
 	mlv_buf_addf(&path, "%s/x.mlv", dir);
 	mlv_buf_addf(&link, "%s/target", dir);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ok(dfd >= 0, "open the test directory");
 
-	is_int(mlv_pointer_read(&q, path.ptr), MLV_ENOTFOUND, "read of a missing file");
+	is_int(mlv_pointer_read_at(&q, dfd, "x.mlv"), MLV_ENOTFOUND, "read of a missing file");
 	is_int(parse(&p, DIR_PTR "origin someone\n", strlen(DIR_PTR "origin someone\n")), 0,
 	       "parse for write");
-	is_int(mlv_pointer_write(path.ptr, &p), 0, "write");
+	is_int(mlv_pointer_write_at(dfd, "x.mlv", &p), 0, "write");
 	is_int(mlv_read_file(&got, path.ptr, 1 << 20), 0, "read back raw");
 	is_str(got.ptr, DIR_PTR "origin someone\n", "written bytes are canonical");
 	ok(!stat(path.ptr, &st) && (st.st_mode & 0777) == 0644, "mode 0644");
-	is_int(mlv_pointer_read(&q, path.ptr), 0, "mlv_pointer_read");
+	is_int(mlv_pointer_read_at(&q, dfd, "x.mlv"), 0, "mlv_pointer_read_at");
 	ok(!mlv_oid_cmp(&p.oid, &q.oid) && p.size == q.size && p.files == q.files &&
 	   p.kind == q.kind && p.type == q.type && !strcmp(p.extra.ptr, q.extra.ptr),
 	   "read equals written");
@@ -278,26 +281,28 @@ static void test_files(void)
 	/* A symlink at the path is replaced, not written through. */
 	unlink(path.ptr);
 	ok(!symlink(link.ptr, path.ptr), "make symlink");
-	is_int(mlv_pointer_write(path.ptr, &p), 0, "write over symlink");
+	is_int(mlv_pointer_write_at(dfd, "x.mlv", &p), 0, "write over symlink");
 	ok(!lstat(path.ptr, &st) && S_ISREG(st.st_mode), "symlink replaced by a file");
 	ok(lstat(link.ptr, &st) < 0, "link target not created");
 
 	/* Refuses to write what it could not read. */
 	p.size = (uint64_t)INT64_MAX + 1;
-	is_int(mlv_pointer_write(path.ptr, &p), MLV_EINVALID, "write refuses size > INT64_MAX");
+	is_int(mlv_pointer_write_at(dfd, "x.mlv", &p), MLV_EINVALID, "write refuses size > INT64_MAX");
 	p.size = 1;
 	mlv_buf_adds(&p.extra, "Bad key\n");
-	is_int(mlv_pointer_write(path.ptr, &p), MLV_EINVALID, "write refuses malformed extra");
-	is_int(mlv_pointer_read(&q, path.ptr), 0, "file still readable after refusals");
+	is_int(mlv_pointer_write_at(dfd, "x.mlv", &p), MLV_EINVALID, "write refuses malformed extra");
+	is_int(mlv_pointer_read_at(&q, dfd, "x.mlv"), 0, "file still readable after refusals");
 	is_int((long long)q.size, 99, "file unchanged after refusals");
 
 	/* Hostile file on disk: the message names the path. */
 	mlv_write_file_atomic(path.ptr, "version 1\nsize x\n", 17, 0644, 0);
-	is_int(mlv_pointer_read(&q, path.ptr), MLV_EINVALID, "read rejects bad file");
+	is_int(mlv_pointer_read_at(&q, dfd, "x.mlv"), MLV_EINVALID, "read rejects bad file");
 	ok(strstr(mlv_error_last(), "x.mlv:2: ") != NULL, "read error names path and line");
 
 	mlv_pointer_release(&p);
 	mlv_pointer_release(&q);
+	if (dfd >= 0)
+		close(dfd);
 	mlv_buf_release(&path);
 	mlv_buf_release(&link);
 	mlv_buf_release(&got);
