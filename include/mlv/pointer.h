@@ -17,6 +17,7 @@
  *	kind data|model|metric
  *	type file|dir
  *	files <count>              (directories only)
+ *	exec yes                   (files only, when executable)
  *
  * Keys are [a-z][a-z0-9_-]*, each at most once; one space separates key
  * and value; values are non-empty, without leading or trailing spaces;
@@ -37,6 +38,7 @@ struct mlv_pointer {
 	struct mlv_oid oid;
 	uint64_t size;
 	uint64_t files; /* directories: number of files (and symlinks) inside */
+	int exec;       /* files: the executable bit is set ("exec yes") */
 	enum mlv_kind kind;
 	enum mlv_ptype type;
 	struct mlv_buf extra; /* unknown "key value\n" lines, verbatim, in order */

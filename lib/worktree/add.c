@@ -143,6 +143,7 @@ static int read_old(int topfd, const char *ptrpath, struct mlv_pointer *old)
 static int same_pointer(const struct mlv_pointer *a, const struct mlv_pointer *b)
 {
 	return !mlv_oid_cmp(&a->oid, &b->oid) && a->size == b->size && a->kind == b->kind &&
+	       a->exec == b->exec &&
 	       a->type == b->type && a->files == b->files && a->extra.len == b->extra.len &&
 	       (!a->extra.len || !memcmp(a->extra.ptr, b->extra.ptr, a->extra.len));
 }
@@ -272,6 +273,7 @@ int mlv_add(struct mlv_repo *r, const char *const *paths, size_t n, const struct
 				       &a->ptr.files);
 		} else if (S_ISREG(st.st_mode)) {
 			a->ptr.type = MLV_PTYPE_FILE;
+			a->ptr.exec = !!(st.st_mode & 0111);
 			ret = scan_file_size(&s, a->path, &st, &a->ptr.oid, &a->ptr.size);
 			s.files++;
 			s.bytes += a->ptr.size;

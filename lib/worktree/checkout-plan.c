@@ -536,7 +536,8 @@ static int resolve_within(struct checkout_plan *p, const char *within, struct ml
 	int ret = 1;
 
 	*id = a->ptr.oid;
-	*mode = a->ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR : MLV_MODE_FILE;
+	*mode = a->ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR :
+		a->ptr.exec ? MLV_MODE_EXEC : MLV_MODE_FILE;
 	*size = a->ptr.size;
 	mlv_buf_adds(&sofar, a->path);
 	while (*rest && ret > 0) {
@@ -698,7 +699,8 @@ int checkout_plan_artifact(struct checkout_plan *p, const struct mlv_artifact_li
 			goto done;
 	} else {
 		id = a->ptr.oid;
-		mode = a->ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR : MLV_MODE_FILE;
+		mode = a->ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR :
+		       a->ptr.exec ? MLV_MODE_EXEC : MLV_MODE_FILE;
 		size = a->ptr.size;
 		if (mode == MLV_MODE_DIR && p->a->ptr.files > CHECKOUT_ENTRIES_MAX) {
 			problem(p, 0, a->path, &id, "'%s' says it holds %llu files, more than %llu; "

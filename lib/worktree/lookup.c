@@ -65,7 +65,8 @@ int mlv_artifact_resolve(struct mlv_resolved *out, struct mlv_repo *r, const cha
 		goto done;
 	}
 	out->oid = a->ptr.oid;
-	out->mode = a->ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR : MLV_MODE_FILE;
+	out->mode = a->ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR :
+		    a->ptr.exec ? MLV_MODE_EXEC : MLV_MODE_FILE;
 	out->size = a->ptr.size;
 	if (!a->within)
 		goto done;

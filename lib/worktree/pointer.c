@@ -58,6 +58,7 @@ enum {
 	SEEN_KIND = 1 << 3,
 	SEEN_TYPE = 1 << 4,
 	SEEN_FILES = 1 << 5,
+	SEEN_EXEC = 1 << 6,
 };
 
 static const struct {
@@ -70,6 +71,7 @@ static const struct {
 	{ "kind", SEEN_KIND },
 	{ "type", SEEN_TYPE },
 	{ "files", SEEN_FILES },
+	{ "exec", SEEN_EXEC },
 };
 
 struct parser {
@@ -156,6 +158,12 @@ static int parse_known(struct parser *ps, struct mlv_pointer *out, unsigned bit,
 		}
 		return perr(ps, MLV_EINVALID, "unknown kind '%.*s' (expected data, model or metric)",
 			    (int)vlen, v);
+	case SEEN_EXEC:
+		if (!is_value(v, vlen, "yes"))
+			return perr(ps, MLV_EINVALID, "invalid exec '%.*s' (the only value is yes)",
+				    (int)vlen, v);
+		out->exec = 1;
+		return 0;
 	case SEEN_TYPE:
 		if (is_value(v, vlen, "file"))
 			out->type = MLV_PTYPE_FILE;
@@ -328,7 +336,8 @@ int mlv_pointer_parse(struct mlv_pointer *out, const char *data, size_t len, con
 	/* Messages about the whole file point at the last line. */
 	ps.lineno--;
 	for (size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++) {
-		if (known_keys[i].bit == SEEN_FILES || (seen & known_keys[i].bit))
+		if (known_keys[i].bit == SEEN_FILES || known_keys[i].bit == SEEN_EXEC ||
+		    (seen & known_keys[i].bit))
 			continue;
 		ret = perr(&ps, MLV_EINVALID, "missing required key '%s'", known_keys[i].key);
 		goto done;
@@ -337,6 +346,8 @@ int mlv_pointer_parse(struct mlv_pointer *out, const char *data, size_t len, con
 		ret = perr(&ps, MLV_EINVALID, "missing required key 'files' for a directory");
 	else if (out->type == MLV_PTYPE_FILE && (seen & SEEN_FILES))
 		ret = perr(&ps, MLV_EINVALID, "key 'files' is only allowed for directories");
+	else if (out->type == MLV_PTYPE_DIR && (seen & SEEN_EXEC))
+		ret = perr(&ps, MLV_EINVALID, "key 'exec' is only allowed for files");
 
 done:
 	if (ret)
@@ -367,6 +378,8 @@ void mlv_pointer_format(struct mlv_buf *out, const struct mlv_pointer *p)
 	mlv_buf_addf(out, "type %s\n", p->type == MLV_PTYPE_DIR ? "dir" : "file");
 	if (p->type == MLV_PTYPE_DIR)
 		mlv_buf_addf(out, "files %" PRIu64 "\n", p->files);
+	else if (p->exec)
+		mlv_buf_adds(out, "exec yes\n");
 	mlv_buf_add(out, p->extra.ptr, p->extra.len);
 }
 

@@ -206,6 +206,9 @@ int mlv_status_artifact(struct mlv_repo *r, const struct mlv_artifact *a,
 		ret = scan_dir(&s, a->path, a->path, stored ? &a->ptr.oid : NULL, &id, &size, &files);
 	} else {
 		ret = scan_file(&s, a->path, &st, &id);
+		/* A file that gained or lost its executable bit changed, as in git. */
+		if (!ret && !!(st.st_mode & 0111) != !!a->ptr.exec)
+			*state |= MLV_ST_MODIFIED;
 	}
 	if (!ret && mlv_oid_cmp(&id, &a->ptr.oid))
 		*state |= MLV_ST_MODIFIED;

@@ -393,6 +393,29 @@ static void test_at(void)
 	close(dfd);
 }
 
+static void test_exec(void)
+{
+	struct mlv_pointer p;
+	struct mlv_buf b = MLV_BUF_INIT;
+
+	mlv_pointer_init(&p);
+	is_int(parse(&p, FILE_PTR "exec yes\n", strlen(FILE_PTR "exec yes\n")), 0,
+	       "exec yes on a file");
+	ok(p.exec == 1 && p.extra.len == 0, "exec is a known key, not an extra line");
+	mlv_pointer_format(&b, &p);
+	is_str(b.ptr, FILE_PTR "exec yes\n", "exec is written back after type");
+	is_int(parse(&p, FILE_PTR, strlen(FILE_PTR)), 0, "no exec line");
+	ok(p.exec == 0, "means not executable");
+	mlv_buf_reset(&b);
+	mlv_pointer_format(&b, &p);
+	is_str(b.ptr, FILE_PTR, "and none is written");
+	mlv_pointer_release(&p);
+	mlv_buf_release(&b);
+	reject(FILE_PTR "exec no\n", MLV_EINVALID, 6, "invalid exec", "exec no");
+	reject(FILE_PTR "exec yes\nexec yes\n", MLV_EINVALID, 7, "duplicate key", "exec twice");
+	reject(DIR_PTR "exec yes\n", MLV_EINVALID, 7, "only allowed for files", "exec on a dir");
+}
+
 int main(void)
 {
 	test_conflicts();
@@ -401,5 +424,6 @@ int main(void)
 	test_hostile();
 	test_kind();
 	test_files();
+	test_exec();
 	return tap_done();
 }
