@@ -153,4 +153,17 @@ test_expect_success 'hash of a missing file fails' '
 	grep nosuch err
 '
 
+test_expect_success 'cat, ls and checkout of a 255-byte name inside a tracked directory' '
+	name=$(printf "n%.0s" $(test_seq 255)) &&
+	mkdir long &&
+	echo long >"long/$name" &&
+	mlv add long &&
+	test "$(mlv cat "long/$name")" = long &&
+	mlv ls "long/$name" >out &&
+	test_grep "long/$name" out &&
+	rm -r long &&
+	mlv checkout "long/$name" &&
+	test "$(cat "long/$name")" = long
+'
+
 test_done

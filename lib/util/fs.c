@@ -158,6 +158,13 @@ int mlv_fs_open_parent(int dirfd, const char *path, int create, const char **bas
 	return fd;
 }
 
+/* A name too long for the file system cannot exist: not found, as git says. */
+static int stat_error(const char *path)
+{
+	return mlv_error_set_errno(errno == ENOENT || errno == ENAMETOOLONG ? MLV_ENOTFOUND : MLV_EIO,
+				   "cannot stat '%s'", path);
+}
+
 int mlv_fs_lstat(int dirfd, const char *path, struct stat *st)
 {
 	const char *base;
@@ -166,14 +173,12 @@ int mlv_fs_lstat(int dirfd, const char *path, struct stat *st)
 	if (!*path || !strchr(path, '/')) {
 		if (fstatat(dirfd, *path ? path : ".", st, AT_SYMLINK_NOFOLLOW) == 0)
 			return 0;
-		return mlv_error_set_errno(errno == ENOENT ? MLV_ENOTFOUND : MLV_EIO,
-					   "cannot stat '%s'", path);
+		return stat_error(path);
 	}
 	if ((fd = mlv_fs_open_parent(dirfd, path, 0, &base)) < 0)
 		return fd;
 	if (fstatat(fd, base, st, AT_SYMLINK_NOFOLLOW) < 0)
-		ret = mlv_error_set_errno(errno == ENOENT ? MLV_ENOTFOUND : MLV_EIO,
-					  "cannot stat '%s'", path);
+		ret = stat_error(path);
 	close(fd);
 	return ret;
 }

@@ -215,10 +215,14 @@ int mlv_artifact_containing_at(struct mlv_buf *out, int topfd, const char *path,
 		end = slash ? (size_t)(slash - path) : 0;
 	}
 	while (end) {
+		const char *base = memrchr(path, '/', end);
+		size_t blen = base ? end - (size_t)(base - path) - 1 : end;
+
 		mlv_buf_reset(out);
 		mlv_buf_add(out, path, end);
 		mlv_buf_adds(out, MLV_POINTER_SUFFIX);
-		if ((ret = is_regular(topfd, out->ptr)) != 0)
+		/* A name too long to have a pointer beside it is not an artifact. */
+		if (blen <= MLV_ARTIFACT_NAME_MAX && (ret = is_regular(topfd, out->ptr)) != 0)
 			break;
 		while (end && path[--end] != '/')
 			;
@@ -231,7 +235,6 @@ int mlv_artifact_containing_at(struct mlv_buf *out, int topfd, const char *path,
 	return ret;
 }
 
-/* The old interfaces, relative to the current directory. */
 static int artifact_cmp(const void *va, const void *vb)
 {
 	const struct mlv_artifact *a = va, *b = vb;
