@@ -19,6 +19,7 @@ int cmd_mv(int argc, const char **argv, struct mlv_ctx *ctx)
 	};
 	struct mlv_artifact_list list = { 0 };
 	const struct mlv_artifact *a;
+	int ret = 128;
 	char *dst;
 	struct stat st;
 
@@ -27,7 +28,7 @@ int cmd_mv(int argc, const char **argv, struct mlv_ctx *ctx)
 		usage_with_options(usage, opts);
 	dst = path_arg(ctx, argv[1]);
 	if (find_artifact(ctx, &list, argv[0]) < 0)
-		exit(128);
+		goto done;
 	a = &list.items[0];
 	if (a->error) {
 		struct mlv_buf h = MLV_BUF_INIT;
@@ -37,7 +38,7 @@ int cmd_mv(int argc, const char **argv, struct mlv_ctx *ctx)
 		if (h.len)
 			hint("%s", h.ptr);
 		mlv_buf_release(&h);
-		exit(128);
+		goto done;
 	}
 	/* Like mv(1): into an existing directory that is not itself tracked. */
 	if (!*dst || (!mlv_fs_lstat(ctx->repo->topfd, dst, &st) && S_ISDIR(st.st_mode))) {
@@ -48,8 +49,10 @@ int cmd_mv(int argc, const char **argv, struct mlv_ctx *ctx)
 		dst = into;
 	}
 	mlv_error_clear();
-	if (mlv_mv(ctx->repo, a, dst) < 0)
-		die_lib();
+	if (mlv_mv(ctx->repo, a, dst) < 0) {
+		error_lib();
+		goto done;
+	}
 	if (json) {
 		json_t *out = json_object();
 
@@ -59,7 +62,9 @@ int cmd_mv(int argc, const char **argv, struct mlv_ctx *ctx)
 	} else if (!quiet) {
 		printf("moved %s to %s\n", path_show(ctx, a->path), path_show(ctx, dst));
 	}
+	ret = 0;
+done:
 	mlv_artifact_list_release(&list);
 	free(dst);
-	return 0;
+	return ret;
 }
