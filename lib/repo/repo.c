@@ -44,6 +44,14 @@ static char *resolve(const char *path, const char *what)
 	return r;
 }
 
+/* 1 when directories `a` (may be NULL) and `b` are the same directory. */
+static int same_dir(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return a && !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /*
  * Open the git repository: like git, from the environment (GIT_DIR,
  * GIT_WORK_TREE, GIT_CEILING_DIRECTORIES, GIT_COMMON_DIR...) when
@@ -63,7 +71,9 @@ static int open_git(git_repository **out, const char *start)
 		rc = git_repository_open_ext(out, gd, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 	else
 		rc = git_repository_open_ext(out, ".", 0, getenv("GIT_CEILING_DIRECTORIES"));
-	if (!rc && (rc = git_repository_set_workdir(*out, wt, 0)) < 0) {
+	/* libgit2 1.5 leaks its buffer when asked to set the work tree it has: ask only for a new one. */
+	if (!rc && !same_dir(git_repository_workdir(*out), wt) &&
+	    (rc = git_repository_set_workdir(*out, wt, 0)) < 0) {
 		git_repository_free(*out);
 		*out = NULL;
 	}
