@@ -79,6 +79,10 @@ void find_artifacts(struct mlv_ctx *ctx, struct mlv_artifact_list *out, int n, c
  * pointer file), in `out`; -1 with an error naming `arg` when it names none.
  */
 int find_artifact(struct mlv_ctx *ctx, struct mlv_artifact_list *out, const char *arg);
+/* "error: <why>" and "hint: <what to do>" for an artifact whose pointer is bad. */
+struct mlv_artifact;
+void report_bad_artifact(const struct mlv_artifact *a);
+
 /* `path` (repo-relative) shown relative to where the user stands. */
 const char *path_show(struct mlv_ctx *ctx, const char *path);
 

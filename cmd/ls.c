@@ -37,17 +37,6 @@ static int print_file(void *data, const char *path, const struct mlv_tree_entry 
 	return 0;
 }
 
-static void bad_pointer(const struct mlv_artifact *a)
-{
-	struct mlv_buf h = MLV_BUF_INIT;
-
-	error("%s", a->error);
-	mlv_artifact_hint(&h, a);
-	if (h.len)
-		hint("%s", h.ptr);
-	mlv_buf_release(&h);
-}
-
 static void print_artifact(struct ls_ctx *l, const struct mlv_artifact *a)
 {
 	const struct mlv_pointer *p = &a->ptr;
@@ -56,7 +45,7 @@ static void print_artifact(struct ls_ctx *l, const struct mlv_artifact *a)
 	if (a->error) {
 		/* Listed, never left out: a conflicted pointer is still an artifact. */
 		l->bad++;
-		bad_pointer(a);
+		report_bad_artifact(a);
 		if (l->items) {
 			json_t *o = json_object();
 
@@ -102,7 +91,7 @@ static int list_files(struct ls_ctx *l, const char *path)
 
 	if (ret < 0) {
 		if (res.artifact.nr == 1 && res.artifact.items[0].error)
-			bad_pointer(&res.artifact.items[0]);
+			report_bad_artifact(&res.artifact.items[0]);
 		else
 			error_lib();
 		goto done;

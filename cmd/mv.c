@@ -31,13 +31,7 @@ int cmd_mv(int argc, const char **argv, struct mlv_ctx *ctx)
 		goto done;
 	a = &list.items[0];
 	if (a->error) {
-		struct mlv_buf h = MLV_BUF_INIT;
-
-		error("%s", a->error);
-		mlv_artifact_hint(&h, a);
-		if (h.len)
-			hint("%s", h.ptr);
-		mlv_buf_release(&h);
+		report_bad_artifact(a);
 		goto done;
 	}
 	/* Like mv(1): into an existing directory that is not itself tracked. */

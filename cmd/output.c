@@ -279,3 +279,14 @@ int find_artifact(struct mlv_ctx *ctx, struct mlv_artifact_list *out, const char
 	free(path);
 	return ret < 0 ? -1 : 0;
 }
+
+void report_bad_artifact(const struct mlv_artifact *a)
+{
+	struct mlv_buf h = MLV_BUF_INIT;
+
+	error("%s", a->error);
+	mlv_artifact_hint(&h, a);
+	if (h.len)
+		hint("%s", h.ptr);
+	mlv_buf_release(&h);
+}

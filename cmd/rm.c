@@ -29,18 +29,6 @@ static void on_change(void *data, const char *artifact, const char *file, int wh
 	}
 }
 
-/* The error of a bad pointer, with what to do about it. */
-static void bad_pointer(const struct mlv_artifact *a)
-{
-	struct mlv_buf h = MLV_BUF_INIT;
-
-	error("%s", a->error);
-	mlv_artifact_hint(&h, a);
-	if (h.len)
-		hint("%s", h.ptr);
-	mlv_buf_release(&h);
-}
-
 int cmd_rm(int argc, const char **argv, struct mlv_ctx *ctx)
 {
 	static const char *const usage[] = {
@@ -80,7 +68,7 @@ int cmd_rm(int argc, const char **argv, struct mlv_ctx *ctx)
 		}
 		a = &list.items[0];
 		if (a->error) {
-			bad_pointer(a);
+			report_bad_artifact(a);
 			ret = -1;
 		} else if (mlv_rm(ctx->repo, a, keep, force, &cb, &left) < 0) {
 			int code = mlv_error_last_code();

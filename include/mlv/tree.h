@@ -65,6 +65,10 @@ int mlv_tree_encode(struct mlv_buf *out, const struct mlv_tree *t);
  * entries are released, and on failure it is left empty.
  */
 int mlv_tree_parse(struct mlv_tree *out, const void *data, size_t len, const char *what);
+/* The tree mode of what lstat(2) described: link, directory, executable or plain file. */
+struct stat;
+uint32_t mlv_tree_mode(const struct stat *st);
+
 /* Binary search by name; NULL if absent. */
 const struct mlv_tree_entry *mlv_tree_find(const struct mlv_tree *t, const char *name);
 

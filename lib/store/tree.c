@@ -1,6 +1,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mlv/error.h"
 #include "mlv/path.h"
@@ -238,4 +239,13 @@ done:
 	if (ret)
 		mlv_tree_release(out);
 	return ret;
+}
+
+uint32_t mlv_tree_mode(const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		return MLV_MODE_LINK;
+	if (S_ISDIR(st->st_mode))
+		return MLV_MODE_DIR;
+	return (st->st_mode & 0111) ? MLV_MODE_EXEC : MLV_MODE_FILE;
 }

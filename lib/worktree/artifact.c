@@ -98,51 +98,10 @@ static struct mlv_artifact *add_artifact(struct mlv_artifact_list *l, int topfd,
 	return a;
 }
 
-static int dent_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
-}
-
 /* List directory `dir` ("" = the top) below `topfd`, sorted, never through a symlink. */
 static int list_at(int topfd, const char *dir, struct dent **out, size_t *nr)
 {
-	int fd = mlv_fs_open(topfd, dir, O_RDONLY | O_DIRECTORY, 0);
-	struct dent *v = NULL;
-	size_t n = 0, alloc = 0;
-	struct dirent *de;
-	DIR *d;
-	int ret = 0;
-
-	*out = NULL;
-	*nr = 0;
-	if (fd < 0)
-		return fd;
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		return mlv_error_set_errno(MLV_EIO, "cannot read directory '%s'", *dir ? dir : ".");
-	}
-	while ((errno = 0, de = readdir(d))) {
-		if (de->d_name[0] == '.' &&
-		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
-			continue;
-		MLV_ALLOC_GROW(v, n + 1, alloc);
-		if (fstatat(dirfd(d), de->d_name, &v[n].st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue; /* vanished while we looked */
-		v[n].name = mlv_strdup(de->d_name);
-		n++;
-	}
-	if (errno)
-		ret = mlv_error_set_errno(MLV_EIO, "cannot read directory '%s'", *dir ? dir : ".");
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof(*v), dent_cmp);
-	if (ret) {
-		dents_free(v, n);
-		return ret;
-	}
-	*out = v;
-	*nr = n;
-	return 0;
+	return dents_read_at(topfd, dir, out, nr);
 }
 
 /*

@@ -270,50 +270,10 @@ static int check_tree(struct checkout_plan *p, const char *path, const struct ml
 	return 1;
 }
 
-static int dent_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
-}
-
 /* List directory `path` below the work tree, sorted, never through a symlink. */
 static int list_dir(struct checkout_plan *p, const char *path, struct dent **out, size_t *nr)
 {
-	int fd = mlv_fs_open(p->repo->topfd, path, O_RDONLY | O_DIRECTORY, 0), ret = 0;
-	struct dent *v = NULL;
-	size_t n = 0, alloc = 0;
-	struct dirent *de;
-	DIR *d;
-
-	*out = NULL;
-	*nr = 0;
-	if (fd < 0)
-		return fd;
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		return mlv_error_set_errno(MLV_EIO, "cannot read directory '%s'", path);
-	}
-	while ((errno = 0, de = readdir(d))) {
-		if (de->d_name[0] == '.' &&
-		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
-			continue;
-		MLV_ALLOC_GROW(v, n + 1, alloc);
-		if (fstatat(dirfd(d), de->d_name, &v[n].st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue; /* vanished while we looked */
-		v[n].name = mlv_strdup(de->d_name);
-		n++;
-	}
-	if (errno)
-		ret = mlv_error_set_errno(MLV_EIO, "cannot read directory '%s'", path);
-	closedir(d);
-	if (ret < 0) {
-		dents_free(v, n);
-		return ret;
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), dent_cmp);
-	*out = v;
-	*nr = n;
-	return 0;
+	return dents_read_at(p->repo->topfd, path, out, nr);
 }
 
 /*

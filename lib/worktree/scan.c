@@ -269,15 +269,6 @@ int scan_report_tree(struct scan *s, const struct mlv_oid *tree, const char *pat
 	return mlv_tree_walk(s->store, tree, path, report_one, &rc);
 }
 
-static uint32_t entry_mode(const struct stat *st)
-{
-	if (S_ISLNK(st->st_mode))
-		return MLV_MODE_LINK;
-	if (S_ISDIR(st->st_mode))
-		return MLV_MODE_DIR;
-	return (st->st_mode & 0111) ? MLV_MODE_EXEC : MLV_MODE_FILE;
-}
-
 /* `path` joined with `name` ("" is the top: no slash). */
 static void join(struct mlv_buf *out, size_t len, const char *name)
 {
@@ -393,7 +384,7 @@ static int dir_fd(struct scan *s, int dfd, const char *root, const char *path, i
 					    "could not be checked out", sub.ptr, MLV_PATH_MAX);
 			goto done;
 		}
-		mode = entry_mode(&st);
+		mode = mlv_tree_mode(&st);
 		if (diff) {
 			/* Entries only in the stored tree were deleted. */
 			if ((ret = report_deleted(s, &old, &j, path, d->name)) < 0)

@@ -61,15 +61,6 @@ static void report(const struct mlv_wt_callbacks *cb, const char *artifact, cons
 		cb->change(cb->ctx, artifact, path, what);
 }
 
-static uint32_t worktree_mode(const struct stat *st)
-{
-	if (S_ISLNK(st->st_mode))
-		return MLV_MODE_LINK;
-	if (S_ISDIR(st->st_mode))
-		return MLV_MODE_DIR;
-	return (st->st_mode & 0111) ? MLV_MODE_EXEC : MLV_MODE_FILE;
-}
-
 /*
  * The state of a->within, a file or directory inside tracked directory
  * a->path (which exists), against the stored tree.
@@ -142,7 +133,7 @@ static int status_within(struct scan *s, const struct mlv_artifact *a, unsigned 
 		return ret;
 	if (!found)
 		report(s->cb, a->path, a->within, 'A');
-	else if (mlv_oid_cmp(&id, &stored) || mode != worktree_mode(&st))
+	else if (mlv_oid_cmp(&id, &stored) || mode != mlv_tree_mode(&st))
 		report(s->cb, a->path, a->within, 'M');
 	else
 		return 0;
