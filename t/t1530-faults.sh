@@ -63,7 +63,7 @@ test_expect_success TMPFS_MOUNT 'a full disk during add: clear error, nothing ha
 	test_grep -i "no space left" err &&
 	test_grep -E "^(error|fatal): " err &&
 	test_path_is_missing small/repo/data.bin.mlv &&
-	ls -A small/repo/.mlv/store/packs >packs &&
+	ls -A small/repo/.git/mlv/packs >packs &&
 	test_must_be_empty packs &&
 	mlv -C small/repo fsck &&
 	rm small/filler &&
