@@ -14,7 +14,16 @@
  *
  *	$GIT_COMMON_DIR/mlv/packs/         pack files      shared by every
  *	$GIT_COMMON_DIR/mlv/index.db       SQLite index    linked worktree
+ *	$GIT_COMMON_DIR/mlv/index.lck      its lock file
  *	$GIT_DIR/mlv/statcache.db          the stat cache of one worktree
+ *	$GIT_DIR/mlv/statcache.lck         its lock file
+ *
+ * The databases are only ever opened by SQLite (never open()ed and
+ * closed beside it, which would drop SQLite's locks in this process).
+ * The lock files are never removed; each open handle holds a shared
+ * record lock on them, so that no process removes or moves aside a
+ * database that another one has open, and a writer holds one from the
+ * rename of its packs until their rows are committed.
  *
  * No file or directory of the store is ever opened through a symlink: one
  * there is an error naming it.
@@ -45,11 +54,12 @@ struct mlv_store;
  * SQLite in WAL mode with a busy timeout, so several processes may open
  * one store at once.
  *
- * A damaged index.db (garbage, truncated, or empty while packs exist) is
- * MLV_ECORRUPT naming it, with the hint "run 'mlv fsck --repair'"
- * (mlv_error_last_hint()).  With MLV_STORE_REBUILD it is moved aside
- * instead (mlv_store_index_moved_aside() says where) and an empty index
- * is opened, for mlv_store_fsck() with `repair` to fill from the packs.
+ * A damaged index.db (garbage, truncated, or empty while packs exist that
+ * no writer is still indexing) is MLV_ECORRUPT naming it, with the hint
+ * "run 'mlv fsck --repair'" (mlv_error_last_hint()).  With
+ * MLV_STORE_REBUILD it is moved aside instead (mlv_store_index_moved_aside()
+ * says where) and an empty index is opened, for mlv_store_fsck() with
+ * `repair` to fill from the packs.
  */
 #define MLV_STORE_REBUILD 1u
 /*
@@ -206,6 +216,10 @@ int mlv_blob_hash_fd(struct mlv_oid *out, uint64_t *size_out, int fd, const char
  * to the top of the work tree) had content `id` when it had these stat
  * fields.  mlv_statcache_lookup() applies the racy-timestamp rule: an entry
  * whose mtime is not older than the moment it was recorded is not trusted.
+ *
+ * It is only a cache: a damaged file is started afresh by a process that
+ * has it to itself; beside another process that has it open, the store
+ * works without one (lookups miss, updates do nothing).
  */
 struct mlv_stat {
 	uint64_t size;

@@ -205,9 +205,10 @@ static int rebuild_index(struct migration *m, int olddirfd)
 	struct mlv_store *s = NULL;
 	int ret;
 
-	unlink_index(m->storefd, "index.db");
+	/* What is there now goes, but only while no other process has it open. */
 	if ((ret = mlv_fs_mkdirs(m->r->gitdirfd, "mlv")) < 0 ||
-	    (ret = mlv_store_open_ext(&s, m->r->storedir, m->r->wtdir, MLV_STORE_REBUILD)) < 0)
+	    (ret = mlv_store_open_ext(&s, m->r->storedir, m->r->wtdir,
+				      MLV_STORE_REBUILD | MLV_STORE_FRESH)) < 0)
 		return ret;
 	ret = mlv_store_fsck(s, 1, NULL, NULL, NULL);
 	mlv_store_free(s);

@@ -12,6 +12,8 @@
 
 #define BUSY_TIMEOUT_MS 10000
 #define SQLITE_HEADER_SIZE 100
+/* Looks at a header that seems damaged before it is called so. */
+#define HEADER_LOOKS 3
 
 int mlv_db_error(struct mlv_db *db, int rc, const char *what)
 {
@@ -218,72 +220,106 @@ static uint32_t be32(const unsigned char *p)
 }
 
 /*
- * Look at the file before SQLite does: never a symlink, and not shorter
- * than its header says.  SQLite would open a truncated database and fail
- * (or worse, answer "not found") on the first page past the end.  A
- * write-ahead log may hold pages not yet copied back, so a file with a
- * non-empty log is left to SQLite.
+ * A database file is only ever opened by SQLite.  Closing any descriptor
+ * of a file drops every POSIX record lock the process holds on it
+ * (fcntl(2)), SQLite's among them: after an open() and close() of
+ * index.db beside a live connection, another process that closes its own
+ * connection believes it is the last one, checkpoints, and deletes the
+ * write-ahead log and shared memory under the live writer, whose commits
+ * then go to a deleted file and are lost.  So the path is looked at with
+ * lstat() only, and the header is read through SQLite's own descriptor.
  */
-static int precheck(struct mlv_db *db)
+static int check_path(struct mlv_db *db)
 {
-	unsigned char hdr[SQLITE_HEADER_SIZE];
-	struct stat st, wst;
-	uint64_t page, pages;
-	char *wal;
-	ssize_t n;
-	int fd = open(db->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK), ret = 0;
+	struct stat st;
 
-	if (fd < 0) {
+	if (lstat(db->path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		if (errno == ELOOP)
-			return mlv_error_set(MLV_EINVALID,
-					     "%s '%s' is a symbolic link: mlv never follows one where it keeps its own files",
-					     db->schema->what, db->path);
-		return mlv_error_set_errno(MLV_EIO, "cannot open %s '%s'", db->schema->what, db->path);
+		return mlv_error_set_errno(MLV_EIO, "cannot stat %s '%s'", db->schema->what,
+					   db->path);
 	}
-	if (fstat(fd, &st) < 0) {
-		ret = mlv_error_set_errno(MLV_EIO, "cannot stat '%s'", db->path);
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = mlv_error_set(MLV_EINVALID, "%s '%s' is not a regular file", db->schema->what,
-				    db->path);
-		goto done;
-	}
-	if (!st.st_size)
-		goto done;
+	if (S_ISLNK(st.st_mode))
+		return mlv_error_set(MLV_EINVALID,
+				     "%s '%s' is a symbolic link: mlv never follows one where it keeps its own files",
+				     db->schema->what, db->path);
+	if (!S_ISREG(st.st_mode))
+		return mlv_error_set(MLV_EINVALID, "%s '%s' is not a regular file", db->schema->what,
+				     db->path);
+	return 0;
+}
+
+/*
+ * One look at the header: 0 fine, 1 damaged (`why` says how), <0 error.
+ * The header is read before the size: a checkpoint extends the file
+ * before it writes the page count that needs the room (and nothing here
+ * ever shrinks a database), so a header read first never claims more
+ * pages than the size read after it holds, unless the file is damaged.
+ */
+static int look_at_header(struct mlv_db *db, sqlite3_file *fp, char *why, size_t whysz)
+{
+	unsigned char hdr[SQLITE_HEADER_SIZE];
+	sqlite3_int64 size = 0;
+	struct stat wst;
+	uint64_t page, pages;
+	char *wal;
+	int rc, wal_busy;
+
+	if ((rc = fp->pMethods->xFileSize(fp, &size)) != SQLITE_OK)
+		return mlv_db_error(db, rc, "cannot read its size");
+	if (!size)
+		return 0;
+	rc = fp->pMethods->xRead(fp, hdr, (int)sizeof(hdr), 0);
+	if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ)
+		return mlv_db_error(db, rc, "cannot read its header");
+	if ((rc = fp->pMethods->xFileSize(fp, &size)) != SQLITE_OK)
+		return mlv_db_error(db, rc, "cannot read its size");
+	/* A write-ahead log may hold pages not yet copied back: SQLite's business. */
 	wal = mlv_xstrfmt("%s-wal", db->path);
-	if (!lstat(wal, &wst) && wst.st_size > 0) {
-		free(wal);
-		goto done;
-	}
+	wal_busy = !lstat(wal, &wst) && wst.st_size > 0;
 	free(wal);
-	n = pread(fd, hdr, sizeof(hdr), 0);
-	if (n < 0) {
-		ret = mlv_error_set_errno(MLV_EIO, "cannot read '%s'", db->path);
-		goto done;
-	}
-	if (n < (ssize_t)sizeof(hdr) || memcmp(hdr, "SQLite format 3", 16)) {
-		ret = corrupt(db, n < (ssize_t)sizeof(hdr) ? "truncated header" :
-				  "not an SQLite database");
-		goto done;
+	if (wal_busy)
+		return 0;
+	if (rc == SQLITE_IOERR_SHORT_READ || memcmp(hdr, "SQLite format 3", 16)) {
+		snprintf(why, whysz, "%s", size < (sqlite3_int64)sizeof(hdr) ? "truncated header" :
+					   "not an SQLite database");
+		return 1;
 	}
 	page = (uint64_t)hdr[16] << 8 | hdr[17];
 	if (page == 1)
 		page = 65536;
 	pages = be32(hdr + 28);
 	/* The page count is valid when the change counter agrees (header offsets 24, 92). */
-	if (pages && be32(hdr + 24) == be32(hdr + 92) && (uint64_t)st.st_size < page * pages) {
-		char why[128];
-
-		snprintf(why, sizeof(why), "truncated to %llu of %llu bytes",
-			 (unsigned long long)st.st_size, (unsigned long long)(page * pages));
-		ret = corrupt(db, why);
+	if (pages && be32(hdr + 24) == be32(hdr + 92) && (uint64_t)size < page * pages) {
+		snprintf(why, whysz, "truncated to %llu of %llu bytes", (unsigned long long)size,
+			 (unsigned long long)(page * pages));
+		return 1;
 	}
-done:
-	close(fd);
-	return ret;
+	return 0;
+}
+
+/*
+ * Not shorter than its header says.  SQLite would open a truncated
+ * database and fail (or worse, answer "not found") on the first page
+ * past the end.  Another process may be writing the file while we look:
+ * a verdict of damage stands only when every look agrees.
+ */
+static int check_header(struct mlv_db *db)
+{
+	sqlite3_file *fp = NULL;
+	char why[128];
+	int ret = 0;
+
+	if (sqlite3_file_control(db->db, "main", SQLITE_FCNTL_FILE_POINTER, &fp) != SQLITE_OK ||
+	    !fp || !fp->pMethods)
+		return 0;
+	for (int i = 0; i < HEADER_LOOKS; i++) {
+		if (i)
+			usleep(10000u << i);
+		if ((ret = look_at_header(db, fp, why, sizeof(why))) <= 0)
+			return ret;
+	}
+	return corrupt(db, why);
 }
 
 int mlv_db_open(struct mlv_db **out, const char *path, const struct mlv_db_schema *schema)
@@ -294,7 +330,7 @@ int mlv_db_open(struct mlv_db **out, const char *path, const struct mlv_db_schem
 	db->path = mlv_strdup(path);
 	db->schema = schema;
 	db->stmt = mlv_calloc(schema->nsql ? (size_t)schema->nsql : 1, sizeof(*db->stmt));
-	if ((ret = precheck(db)))
+	if ((ret = check_path(db)))
 		goto done;
 	rc = sqlite3_open_v2(path, &db->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
@@ -303,7 +339,8 @@ int mlv_db_open(struct mlv_db **out, const char *path, const struct mlv_db_schem
 		goto done;
 	}
 	sqlite3_busy_timeout(db->db, BUSY_TIMEOUT_MS);
-	if ((ret = mlv_db_exec(db, "PRAGMA journal_mode = WAL")) ||
+	if ((ret = check_header(db)) ||
+	    (ret = mlv_db_exec(db, "PRAGMA journal_mode = WAL")) ||
 	    (ret = mlv_db_exec(db, "PRAGMA synchronous = NORMAL")) ||
 	    (ret = migrate(db)))
 		goto done;

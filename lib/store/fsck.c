@@ -431,6 +431,44 @@ static size_t verify_records(struct fsck *f, const struct mlv_pack_file *pf,
 	return bad;
 }
 
+/*
+ * A pack the index did not know when it was loaded: a writer may have
+ * renamed it into place and be about to commit its rows.  Look again
+ * with no publication half done; an orphan is indexed under the same
+ * lock, so that no writer indexes it at the same time.
+ */
+static int check_orphan(struct fsck *f, const char *name, const struct mlv_pack_file *pf,
+			const struct mlv_pack_entry *e, size_t nr)
+{
+	struct mlv_error_state es;
+	int ret = mlv_store_lock(f->s, MLV_STORE_LOCK_PUBLISH, F_WRLCK, MLV_STORE_LOCK_WAIT_MS);
+
+	if (ret > 0)
+		return mlv_error_set(MLV_EIO, "cannot lock '%s': writers keep publishing packs",
+				     f->s->lockpath);
+	if (ret < 0)
+		return ret;
+	if ((ret = mlv_index_find_pack(f->s->ix, name, NULL)) != 0) {
+		ret = ret < 0 ? ret : 0;
+		goto done;
+	}
+	problem(f, "orphan", name, "pack '%s' is not in the index", name);
+	if (!f->repair || !e)
+		goto done;
+	if ((ret = mlv_index_begin(f->s->ix)))
+		goto done;
+	if ((ret = index_entries(f, name, pf->size, pack_mtime(f, name), e, nr)) ||
+	    (ret = mlv_index_commit(f->s->ix))) {
+		mlv_index_rollback(f->s->ix);
+		goto done;
+	}
+	f->st.repaired++;
+done:
+	mlv_error_state_capture(&es, ret);
+	mlv_store_lock(f->s, MLV_STORE_LOCK_PUBLISH, F_UNLCK, 0);
+	return mlv_error_state_restore(&es);
+}
+
 static int check_pack(struct fsck *f, const char *name)
 {
 	struct mlv_pack_file pf = { .fd = -1 };
@@ -478,11 +516,20 @@ static int check_pack(struct fsck *f, const char *name)
 			else
 				dangling = r->offset > pf.size ||
 					   pf.size - r->offset < MLV_PACK_REC_HDR_SIZE + r->stored_len;
-			if (!dangling)
+			if (!dangling && pe && pe->type != r->type) {
+				/* Readers walk an object by the row's type: it must be the record's. */
+				problem(f, "dangling", mlv_oid_hex(&r->id),
+					"index row calls the %s at offset %llu of pack '%s' a %s",
+					mlv_store_name(f->s, (enum mlv_object_type)pe->type),
+					(unsigned long long)r->offset, name,
+					mlv_store_name(f->s, (enum mlv_object_type)r->type));
+			} else if (!dangling) {
 				continue;
-			problem(f, "dangling", mlv_oid_hex(&r->id),
-				"index row points to offset %llu of pack '%s', which does not hold it",
-				(unsigned long long)r->offset, name);
+			} else {
+				problem(f, "dangling", mlv_oid_hex(&r->id),
+					"index row points to offset %llu of pack '%s', which does not hold it",
+					(unsigned long long)r->offset, name);
+			}
 			if (f->repair && !damaged) {
 				if ((ret = delete_row(f, r)))
 					goto done;
@@ -521,17 +568,7 @@ static int check_pack(struct fsck *f, const char *name)
 			f->report(f->ctx, "repaired", name, detail);
 		}
 	} else if (!row && !damaged) {
-		problem(f, "orphan", name, "pack '%s' is not in the index", name);
-		if (f->repair && e) {
-			if ((ret = mlv_index_begin(f->s->ix)))
-				goto done;
-			if ((ret = index_entries(f, name, pf.size, pack_mtime(f, name), e, nr)) ||
-			    (ret = mlv_index_commit(f->s->ix))) {
-				mlv_index_rollback(f->s->ix);
-				goto done;
-			}
-			f->st.repaired++;
-		}
+		ret = check_orphan(f, name, &pf, e, nr);
 	}
 done:
 	if (pf.fd >= 0)

@@ -249,6 +249,22 @@ int mlv_index_add_pack(struct mlv_index *ix, const char *name, uint64_t size, ui
 	return 0;
 }
 
+int mlv_index_find_pack(struct mlv_index *ix, const char *name, int64_t *id_out)
+{
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_PACK_ID);
+	int ret;
+
+	if (!st)
+		return mlv_error_last_code();
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((ret = mlv_db_step(ix->db, st, "cannot look up pack")) <= 0)
+		return ret;
+	if (id_out)
+		*id_out = sqlite3_column_int64(st, 0);
+	mlv_db_reset(st);
+	return 1;
+}
+
 int mlv_index_set_pack_signature(struct mlv_index *ix, int64_t pack_id, uint64_t size,
 				 int64_t mtime_ns)
 {

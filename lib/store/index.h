@@ -56,6 +56,8 @@ int mlv_index_prefix(struct mlv_index *ix, const unsigned char *lo, const unsign
  */
 int mlv_index_add_pack(struct mlv_index *ix, const char *name, uint64_t size, uint64_t count,
 		       int64_t mtime_ns, int64_t *id_out);
+/* 1 and `id_out` (nullable) set when pack `name` has a row, 0 when not, <0 error. */
+int mlv_index_find_pack(struct mlv_index *ix, const char *name, int64_t *id_out);
 /* Record the signature of a pack verified intact (fsck). */
 int mlv_index_set_pack_signature(struct mlv_index *ix, int64_t pack_id, uint64_t size,
 				 int64_t mtime_ns);

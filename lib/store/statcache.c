@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,7 +13,9 @@
  * statements).  Lookups go through a cached prepared statement;
  * mlv_statcache_load_prefix() can load a subtree into memory first, after
  * which lookups under it are a binary search.  It is only a cache: a
- * damaged file is removed and started afresh.
+ * damaged file is removed and started afresh (see mlv_statcache_open()),
+ * and while s->sc_db is NULL every lookup misses and every update is a
+ * no-op.
  */
 enum {
 	SQL_STAT_LOOKUP,
@@ -66,7 +69,7 @@ static const struct mlv_db_schema schema = {
 
 static void remove_db_files(const char *path)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	static const char *const suffixes[] = { "-wal", "-shm", "" };
 
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
 		char *p = mlv_xstrfmt("%s%s", path, suffixes[i]);
@@ -76,17 +79,47 @@ static void remove_db_files(const char *path)
 	}
 }
 
-int mlv_statcache_open(struct mlv_db **out, const char *path)
+/*
+ * A cache that cannot be read is worth nothing: it is started again, but
+ * only by a process that has it to itself (the open lock, exclusive),
+ * never under another one that has it open -- its writes would go to a
+ * deleted file.  When others hold it, this process works without a stat
+ * cache (every file is read) and leaves the file to the last one.
+ */
+int mlv_statcache_open(struct mlv_store *s)
 {
-	int ret = mlv_db_open(out, path, &schema);
+	int ret;
 
-	/* A cache that cannot be read is worth nothing: start again. */
-	if (ret == MLV_ECORRUPT) {
-		remove_db_files(path);
-		ret = mlv_db_open(out, path, &schema);
+	if ((ret = s->sclockfd = mlv_store_lock_open(AT_FDCWD, s->sclockpath, s->sclockpath)) < 0)
+		return ret;
+	if ((ret = mlv_store_lock_fd(s->sclockfd, s->sclockpath, MLV_STORE_LOCK_OPEN, F_RDLCK,
+				     MLV_STORE_LOCK_WAIT_MS))) {
+		if (ret > 0)
+			ret = mlv_error_set(MLV_EIO, "cannot lock '%s': another mlv process holds it",
+					    s->sclockpath);
+		return ret;
+	}
+	ret = mlv_db_open(&s->sc_db, s->scpath, &schema);
+	if (ret != MLV_ECORRUPT)
+		return ret;
+	if ((ret = mlv_store_lock_fd(s->sclockfd, s->sclockpath, MLV_STORE_LOCK_OPEN, F_WRLCK, 0))) {
+		if (ret < 0)
+			return ret;
+		mlv_error_clear();
+		return 0;
+	}
+	remove_db_files(s->scpath);
+	ret = mlv_db_open(&s->sc_db, s->scpath, &schema);
+	{
+		int r = mlv_store_lock_fd(s->sclockfd, s->sclockpath, MLV_STORE_LOCK_OPEN, F_RDLCK,
+					  MLV_STORE_LOCK_WAIT_MS);
+
+		if (!ret && r)
+			ret = r < 0 ? r : mlv_error_set(MLV_EIO, "cannot lock '%s'", s->sclockpath);
 	}
 	return ret;
 }
+
 struct sc_entry {
 	char *path;
 	struct mlv_stat st;
@@ -183,6 +216,8 @@ int mlv_statcache_lookup(struct mlv_store *s, const char *path, const struct mlv
 		*id_out = e->oid;
 		return 1;
 	}
+	if (!s->sc_db)
+		return 0;
 	if (!(q = mlv_db_stmt(s->sc_db, SQL_STAT_LOOKUP)))
 		return mlv_error_last_code();
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
@@ -213,6 +248,10 @@ int mlv_statcache_load_prefix(struct mlv_store *s, const char *prefix)
 	int rc, ret = 0;
 
 	drop_mem(s);
+	if (!s->sc_db) {
+		free(m);
+		return 0;
+	}
 	m->prefix = mlv_strdup(prefix);
 	lo = mlv_strdup(prefix);
 	hi = subtree_end(prefix, '0');
@@ -251,12 +290,12 @@ done:
 
 int mlv_statcache_begin(struct mlv_store *s)
 {
-	return mlv_db_begin(s->sc_db);
+	return s->sc_db ? mlv_db_begin(s->sc_db) : 0;
 }
 
 int mlv_statcache_end(struct mlv_store *s, int commit)
 {
-	if (!mlv_db_in_transaction(s->sc_db))
+	if (!s->sc_db || !mlv_db_in_transaction(s->sc_db))
 		return 0;
 	if (commit)
 		return mlv_db_commit(s->sc_db);
@@ -271,6 +310,8 @@ int mlv_statcache_put(struct mlv_store *s, const char *path, const struct mlv_st
 	sqlite3_stmt *q;
 
 	drop_mem(s);
+	if (!s->sc_db)
+		return 0;
 	if (!(q = mlv_db_stmt(s->sc_db, SQL_STAT_PUT)))
 		return mlv_error_last_code();
 	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
@@ -296,6 +337,8 @@ static int subtree_update(struct mlv_store *s, int sql, const char *path, const 
 	int ret = 0;
 
 	drop_mem(s);
+	if (!s->sc_db)
+		goto done;
 	if (!(q = mlv_db_stmt(s->sc_db, sql))) {
 		ret = mlv_error_last_code();
 		goto done;

@@ -29,7 +29,11 @@ struct mlv_store {
 	char *packdir;  /* <dir>/packs */
 	char *dbpath;   /* <dir>/index.db */
 	char *scpath;   /* $GIT_DIR/mlv/statcache.db */
+	char *lockpath; /* <dir>/index.lck */
+	char *sclockpath; /* beside the stat cache: statcache.lck */
 	int dirfd;      /* <dir>, opened without following a symlink */
+	int lockfd;     /* <dir>/index.lck (see mlv_store_lock()) */
+	int sclockfd;   /* statcache.lck, or -1 */
 	int packfd;     /* <dir>/packs, likewise */
 	unsigned flags;
 	struct mlv_index *ix;
@@ -61,10 +65,47 @@ int64_t mlv_store_mtime_ns(const struct stat *st);
 /*
  * Move a damaged index.db (and its -wal, -shm) aside to
  * index.db.broken-<ns> and open an empty one; s->index_aside names it.
+ * Only while no other process has the index open (MLV_STORE_LOCK_OPEN):
+ * MLV_ECONFLICT otherwise, and nothing is moved.
  */
 int mlv_store_index_reset(struct mlv_store *s);
 
+/*
+ * Who may do what to the files of the store.  A database file that another
+ * process holds open is never removed, renamed or replaced under it, and a
+ * pack between its rename into packs/ and the commit of its rows is never
+ * mistaken for an orphan.  Two open-file-description locks (fcntl(2)
+ * F_OFD_SETLK: no close() elsewhere in the process drops them) on bytes of
+ * a lock file that is never removed:
+ *
+ *   <dir>/index.lck, byte MLV_STORE_LOCK_OPEN: shared by every store
+ *	handle for its whole life; exclusive only to remove or move aside
+ *	index.db (fsck --repair, a rebuild by migration).
+ *   <dir>/index.lck, byte MLV_STORE_LOCK_PUBLISH: shared by a writer from
+ *	the rename of its first pack until its rows are committed (writers
+ *	do not exclude each other); exclusive for a look at the packs and
+ *	the index with no publication half done.
+ *   statcache.lck (beside statcache.db), byte MLV_STORE_LOCK_OPEN: the
+ *	same as the index's, for the stat cache.
+ */
+#define MLV_STORE_LOCK_OPEN 0
+#define MLV_STORE_LOCK_PUBLISH 1
+/* How long a lock is waited for before the caller is told it is busy. */
+#define MLV_STORE_LOCK_WAIT_MS 10000
+/* For the index to oneself: others may hold it for as long as they run. */
+#define MLV_STORE_ALONE_WAIT_MS 2000
+/*
+ * Set lock `type` (F_RDLCK, F_WRLCK, F_UNLCK) on `byte` of the lock file
+ * open on `fd` (`path` for messages), waiting up to `wait_ms`: 0 done,
+ * 1 busy (no error set), <0 error.
+ */
+int mlv_store_lock_fd(int fd, const char *path, int byte, short type, int wait_ms);
+int mlv_store_lock(struct mlv_store *s, int byte, short type, int wait_ms);
+/* Open (creating) lock file `name` in `dirfd` (`path` for messages), never through a symlink. */
+int mlv_store_lock_open(int dirfd, const char *name, const char *path);
+
 void mlv_statcache_mem_free(struct mlv_statcache_mem *m);
-int mlv_statcache_open(struct mlv_db **out, const char *path);
+/* Open s->sc_db (s->scpath) under s->sclockpath; a damaged cache is started again. */
+int mlv_statcache_open(struct mlv_store *s);
 
 #endif

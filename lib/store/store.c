@@ -50,6 +50,48 @@ static int split_dir(const char *dir, char **parent, const char **base)
 	return 0;
 }
 
+int mlv_store_lock_open(int dirfd, const char *name, const char *path)
+{
+	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ELOOP)
+		return mlv_error_set(MLV_EINVALID,
+				     "'%s' is a symbolic link: mlv never follows one where it keeps its own files",
+				     path);
+	return mlv_error_set_errno(MLV_EIO, "cannot open lock file '%s'", path);
+}
+
+int mlv_store_lock_fd(int fd, const char *path, int byte, short type, int wait_ms)
+{
+	struct flock fl;
+	unsigned delay_us = 1000;
+	int64_t deadline = mlv_now_ns() + (int64_t)wait_ms * 1000000;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = byte;
+	fl.l_len = 1;
+	for (;;) {
+		if (!fcntl(fd, F_OFD_SETLK, &fl))
+			return 0;
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+			return mlv_error_set_errno(MLV_EIO, "cannot lock '%s'", path);
+		if (mlv_now_ns() >= deadline)
+			return 1;
+		usleep(delay_us);
+		if (delay_us < 20000)
+			delay_us *= 2;
+	}
+}
+
+int mlv_store_lock(struct mlv_store *s, int byte, short type, int wait_ms)
+{
+	return mlv_store_lock_fd(s->lockfd, s->lockpath, byte, type, wait_ms);
+}
+
 /* Does the packs directory hold at least one pack? */
 static int has_packs(struct mlv_store *s)
 {
@@ -88,20 +130,50 @@ static void remove_index_files(struct mlv_store *s, const char *aside)
 	}
 }
 
+/* Take the index's open lock exclusively: nobody else has index.db open. */
+static int lock_index_alone(struct mlv_store *s, const char *doing)
+{
+	int ret = mlv_store_lock(s, MLV_STORE_LOCK_OPEN, F_WRLCK, MLV_STORE_ALONE_WAIT_MS);
+
+	if (ret <= 0)
+		return ret;
+	ret = mlv_error_set(MLV_ECONFLICT,
+			    "index '%s' is open in another mlv process: it is %s only when no other one uses it",
+			    s->dbpath, doing);
+	mlv_error_set_hint("run the command again when the other mlv commands have finished");
+	return ret;
+}
+
+/* Back to sharing the index with other processes; the first error wins. */
+static int unlock_index_alone(struct mlv_store *s, int ret)
+{
+	int r = mlv_store_lock(s, MLV_STORE_LOCK_OPEN, F_RDLCK, MLV_STORE_LOCK_WAIT_MS);
+
+	if (ret)
+		return ret;
+	if (r > 0)
+		r = mlv_error_set(MLV_EIO, "cannot lock '%s'", s->lockpath);
+	return r;
+}
+
 int mlv_store_index_reset(struct mlv_store *s)
 {
 	char aside[64];
 	int ret;
 
+	if ((ret = lock_index_alone(s, "moved aside")))
+		return ret;
 	mlv_index_free(s->ix);
 	s->ix = NULL;
 	snprintf(aside, sizeof(aside), "index.db.broken-%lld", (long long)mlv_now_ns());
 	remove_index_files(s, aside);
 	free(s->index_aside);
 	s->index_aside = mlv_xstrfmt("%s/%s", s->dir, aside);
-	if ((ret = fsync(s->dirfd)) < 0)
-		return mlv_error_set_errno(MLV_EIO, "cannot fsync '%s'", s->dir);
-	return mlv_index_open(&s->ix, s->dbpath, NULL);
+	if (fsync(s->dirfd) < 0)
+		ret = mlv_error_set_errno(MLV_EIO, "cannot fsync '%s'", s->dir);
+	else
+		ret = mlv_index_open(&s->ix, s->dbpath, NULL);
+	return unlock_index_alone(s, ret);
 }
 
 static int stop_at_first(void *ctx, const struct mlv_index_pack *p)
@@ -109,13 +181,55 @@ static int stop_at_first(void *ctx, const struct mlv_index_pack *p)
 	return 1;
 }
 
+/* 1 when the index has a pack row, 0 when none, <0 error. */
+static int index_knows_a_pack(struct mlv_store *s)
+{
+	return mlv_index_for_each_pack(s->ix, stop_at_first, NULL);
+}
+
+/*
+ * An index that knows no pack while packs exist was lost (emptied,
+ * truncated to nothing) -- or a writer has renamed its first packs into
+ * place and not yet committed their rows.  Only a look with no
+ * publication half done (MLV_STORE_LOCK_PUBLISH held exclusively) tells
+ * them apart; a lock held by writers for the whole wait means they are
+ * busy filling the index, which is then not lost.  1 lost, 0 not, <0 error.
+ */
+static int index_lost(struct mlv_store *s)
+{
+	int ret = index_knows_a_pack(s);
+
+	if (ret)
+		return ret < 0 ? ret : 0;
+	if ((ret = has_packs(s)) <= 0)
+		return ret;
+	if ((ret = mlv_store_lock(s, MLV_STORE_LOCK_PUBLISH, F_WRLCK, MLV_STORE_LOCK_WAIT_MS)))
+		return ret < 0 ? ret : 0;
+	ret = index_knows_a_pack(s);
+	if (!ret)
+		ret = has_packs(s);
+	else if (ret > 0)
+		ret = 0;
+	mlv_store_lock(s, MLV_STORE_LOCK_PUBLISH, F_UNLCK, 0);
+	return ret;
+}
+
 static int open_index(struct mlv_store *s)
 {
-	int ret = mlv_index_open(&s->ix, s->dbpath, NULL);
+	int ret;
 
-	/* An index that knows no pack: new, or lost (emptied, truncated to nothing)? */
-	if (!ret && !(ret = mlv_index_for_each_pack(s->ix, stop_at_first, NULL)) &&
-	    (ret = has_packs(s)) > 0) {
+	if (s->flags & MLV_STORE_FRESH) {
+		if ((ret = lock_index_alone(s, "removed")))
+			return ret;
+		remove_index_files(s, NULL);
+		ret = mlv_index_open(&s->ix, s->dbpath, NULL);
+		if ((ret = unlock_index_alone(s, ret)))
+			return ret;
+		s->index_fresh = 1;
+		return 0;
+	}
+	ret = mlv_index_open(&s->ix, s->dbpath, NULL);
+	if (!ret && (ret = index_lost(s)) > 0) {
 		/* Packs without an index: the index was lost, not never made. */
 		if (s->flags & MLV_STORE_REBUILD) {
 			s->index_fresh = 1;
@@ -144,9 +258,11 @@ int mlv_store_open_ext(struct mlv_store **out, const char *dir, const char *wtdi
 	int pfd = -1, ret;
 
 	*out = NULL;
-	s->dirfd = s->packfd = -1;
+	s->dirfd = s->packfd = s->lockfd = s->sclockfd = -1;
 	s->flags = flags;
 	s->dir = mlv_strdup(dir);
+	s->lockpath = mlv_xstrfmt("%s/index.lck", dir);
+	s->sclockpath = mlv_xstrfmt("%s/statcache.lck", wtdir ? wtdir : dir);
 	s->packdir = mlv_xstrfmt("%s/packs", dir);
 	s->dbpath = mlv_xstrfmt("%s/index.db", dir);
 	s->scpath = mlv_xstrfmt("%s/statcache.db", wtdir ? wtdir : dir);
@@ -164,7 +280,16 @@ int mlv_store_open_ext(struct mlv_store **out, const char *dir, const char *wtdi
 	if ((ret = s->dirfd = open_own_dir(pfd, base, s->dir)) < 0 ||
 	    (ret = s->packfd = open_own_dir(s->dirfd, "packs", s->packdir)) < 0)
 		goto done;
-	if ((ret = open_index(s)) || (ret = mlv_statcache_open(&s->sc_db, s->scpath)))
+	if ((ret = s->lockfd = mlv_store_lock_open(s->dirfd, "index.lck", s->lockpath)) < 0)
+		goto done;
+	/* Whoever moves the index aside holds this exclusively, briefly. */
+	if ((ret = mlv_store_lock(s, MLV_STORE_LOCK_OPEN, F_RDLCK, MLV_STORE_LOCK_WAIT_MS))) {
+		if (ret > 0)
+			ret = mlv_error_set(MLV_EIO, "cannot lock '%s': another mlv process holds it",
+					    s->lockpath);
+		goto done;
+	}
+	if ((ret = open_index(s)) || (ret = mlv_statcache_open(s)))
 		goto done;
 done:
 	if (pfd >= 0)
@@ -238,6 +363,13 @@ void mlv_store_free(struct mlv_store *s)
 		close(s->packfd);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
+	/* Last: the locks say the databases above were open. */
+	if (s->sclockfd >= 0)
+		close(s->sclockfd);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	free(s->lockpath);
+	free(s->sclockpath);
 	free(s->trust);
 	free(s->index_aside);
 	free(s->dir);
@@ -447,6 +579,19 @@ static int read_record(struct mlv_store *s, const struct mlv_oid *id, struct mlv
 			mlv_error_wrap(ret, "object %s", mlv_oid_hex(id));
 		return ret;
 	}
+	/*
+	 * The record's own header, verified with its content, says what it
+	 * is; callers walk a recipe by its layout, so a row that calls
+	 * another record a recipe must never reach them.
+	 */
+	if (hdr.type != obj.type) {
+		mlv_buf_reset(out);
+		return mlv_error_set(MLV_ECORRUPT,
+				     "pack '%s': object %s is a %s, but the index says it is a %s",
+				     obj.pack, mlv_oid_hex(id),
+				     mlv_store_name(s, (enum mlv_object_type)hdr.type),
+				     mlv_store_name(s, (enum mlv_object_type)obj.type));
+	}
 	if (type_out)
 		*type_out = hdr.type;
 	return 0;
@@ -495,6 +640,10 @@ int mlv_store_check_blob(struct mlv_store *s, const struct mlv_oid *id)
 		return 0;
 	if ((ret = read_record(s, id, &s->recipe_buf, &type, MLV_OBJECT_META_MAX)))
 		return ret;
+	/* read_record() checked the type against the row, the pack reader the layout. */
+	if (type != MLV_OBJ_RECIPE || s->recipe_buf.len < MLV_RECIPE_MAGIC_LEN)
+		return mlv_error_set(MLV_ECORRUPT, "pack '%s': object %s is not a recipe", obj.pack,
+				     mlv_oid_hex(id));
 	nr = (s->recipe_buf.len - MLV_RECIPE_MAGIC_LEN) / MLV_RECIPE_ENTRY_SIZE;
 	p = (const unsigned char *)s->recipe_buf.ptr + MLV_RECIPE_MAGIC_LEN;
 	for (size_t i = 0; i < nr; i++, p += MLV_RECIPE_ENTRY_SIZE) {
@@ -542,7 +691,7 @@ int mlv_store_read_blob(struct mlv_store *s, const struct mlv_oid *id, mlv_sink_
 				     mlv_store_name(s, (enum mlv_object_type)obj.type));
 	if ((ret = read_record(s, id, &s->recipe_buf, &type, MLV_OBJECT_META_MAX)))
 		goto done;
-	if (type != MLV_OBJ_RECIPE) {
+	if (type != MLV_OBJ_RECIPE || s->recipe_buf.len < MLV_RECIPE_MAGIC_LEN) {
 		ret = mlv_error_set(MLV_ECORRUPT, "pack '%s': object %s is not a recipe", obj.pack,
 				    mlv_oid_hex(id));
 		goto done;

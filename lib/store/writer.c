@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -767,7 +768,7 @@ done:
 int mlv_store_writer_commit(struct mlv_store_writer *w)
 {
 	char (*names)[MLV_PACK_NAME_MAX] = NULL;
-	int ret;
+	int ret, publishing = 0;
 
 	drain(w);
 	if ((ret = check_error(w)))
@@ -776,6 +777,20 @@ int mlv_store_writer_commit(struct mlv_store_writer *w)
 		goto done;
 	if (!w->nsealed && !w->reused.nr)
 		goto done;
+	/*
+	 * From the first rename until the rows are committed, a pack is in
+	 * packs/ and not in the index: say so (see index_lost() in store.c).
+	 */
+	if (w->nsealed) {
+		if ((ret = mlv_store_lock(w->s, MLV_STORE_LOCK_PUBLISH, F_RDLCK,
+					  MLV_STORE_LOCK_WAIT_MS))) {
+			if (ret > 0)
+				ret = mlv_error_set(MLV_EIO, "cannot lock '%s': another mlv process holds it",
+						    w->s->lockpath);
+			goto done;
+		}
+		publishing = 1;
+	}
 	names = mlv_calloc(w->nsealed ? w->nsealed : 1, sizeof(*names));
 	for (size_t i = 0; i < w->nsealed; i++)
 		if ((ret = mlv_pack_writer_publish(w->sealed[i], names[i])))
@@ -795,6 +810,8 @@ int mlv_store_writer_commit(struct mlv_store_writer *w)
 		goto done;
 	drop_packs(w);
 done:
+	if (publishing)
+		mlv_store_lock(w->s, MLV_STORE_LOCK_PUBLISH, F_UNLCK, 0);
 	free(names);
 	if (ret) {
 		pthread_mutex_lock(&w->mu);

@@ -5,12 +5,14 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mlv/buf.h"
 #include "mlv/error.h"
 #include "mlv/fileio.h"
 #include "mlv/store.h"
+#include "store/index.h"
 #include "store/pack.h"
 #include "tap.h"
 #include <sqlite3.h>
@@ -899,6 +901,266 @@ static void test_rebuild_order(const char *dir)
 	free(data);
 }
 
+/*
+ * Whether another process could take SQLite's exclusive lock on `db` (the
+ * one a closing connection takes to learn that it is the last, before it
+ * checkpoints and deletes the write-ahead log): 1 when a lock of this
+ * process stands in the way, 0 when nothing does.
+ */
+static int db_lock_held(const char *db)
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	if (pid == 0) {
+		struct flock fl;
+		int fd = open(db, O_RDWR);
+
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = 0x40000002; /* SQLite's shared range: PENDING_BYTE + 2 */
+		fl.l_len = 510;
+		if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0)
+			_exit(2);
+		_exit(fl.l_type == F_UNLCK ? 0 : 1);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * The root of the lost commits of an add run beside a status: opening a
+ * second connection to index.db (the writer's) opened and closed the file
+ * outside SQLite, which dropped every POSIX lock of the process on it.
+ * Another process closing its connection then found itself alone and
+ * deleted the write-ahead log under the writer.
+ */
+static void test_locks_survive_second_connection(const char *dir)
+{
+	char sdir[4096], db[4400], wal[4400];
+	struct mlv_store *s = open_at(dir, "locks", sdir, sizeof(sdir)), *s2 = NULL;
+	struct mlv_store_writer *w = NULL;
+	struct mlv_oid id;
+	struct stat st;
+
+	if (!s)
+		return;
+	snprintf(db, sizeof(db), "%s/index.db", sdir);
+	snprintf(wal, sizeof(wal), "%s/index.db-wal", sdir);
+	is_int(put_commit(s, "an object", 9, &id), 0, "an object");
+	is_int(db_lock_held(db), 1, "an open store holds its lock on index.db");
+	is_int(mlv_store_writer_new(&w, s), 0, "a writer opens its own connection");
+	is_int(db_lock_held(db), 1, "the lock is still held with the writer open");
+	is_int(mlv_store_open(&s2, sdir), 0, "a second handle in the same process");
+	mlv_store_free(s2);
+	is_int(db_lock_held(db), 1, "and still held after it closed");
+	{
+		/* What a status in another process does: open, read, close. */
+		pid_t pid = fork();
+		int status = 0;
+
+		if (pid == 0) {
+			sqlite3 *h;
+
+			if (sqlite3_open(db, &h) != SQLITE_OK ||
+			    sqlite3_exec(h, "SELECT count(*) FROM objects", NULL, NULL, NULL) != SQLITE_OK)
+				_exit(1);
+			_exit(sqlite3_close(h) == SQLITE_OK ? 0 : 1);
+		}
+		ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		   !WEXITSTATUS(status), "another process opened and closed the index");
+	}
+	ok(!stat(wal, &st), "the write-ahead log of the live handle was not deleted");
+	is_int(mlv_store_writer_put_buf(w, &id, "written after", 13), 0, "the writer writes");
+	is_int(mlv_store_writer_commit(w), 0, "and commits");
+	mlv_store_writer_free(w);
+	mlv_store_free(s);
+	is_int(mlv_store_open(&s, sdir), 0, "reopened");
+	if (s)
+		is_int(mlv_store_has(s, &id), 1, "the commit is in the index");
+	mlv_store_free(s);
+}
+
+/*
+ * A writer between the rename of its first pack and the commit of its
+ * rows: an index that knows no pack beside it is not lost.
+ */
+static void test_publish_in_flight(const char *dir)
+{
+	char sdir[4096], packs[4400], lck[4400], name[MLV_PACK_NAME_MAX];
+	struct mlv_store *s = open_at(dir, "inflight", sdir, sizeof(sdir));
+	struct mlv_oid id;
+	int pipefd[2], status = 0;
+	char c = 0;
+	pid_t pid;
+
+	if (!s)
+		return;
+	mlv_store_free(s);
+	snprintf(packs, sizeof(packs), "%s/packs", sdir);
+	snprintf(lck, sizeof(lck), "%s/index.lck", sdir);
+	if (pipe(pipefd))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		struct mlv_pack_writer *pw = NULL;
+		const struct mlv_pack_entry *e;
+		struct mlv_index *ix = NULL;
+		struct flock fl;
+		char db[4400];
+		int64_t pack_id;
+		size_t nr;
+		int dfd = open(packs, O_RDONLY | O_DIRECTORY), lfd = open(lck, O_RDWR);
+
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_RDLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = 1; /* MLV_STORE_LOCK_PUBLISH */
+		fl.l_len = 1;
+		mlv_hash_buf(&id, "in flight", 9);
+		if (dfd < 0 || lfd < 0 || fcntl(lfd, F_OFD_SETLK, &fl) ||
+		    mlv_pack_writer_open(&pw, dfd, packs) ||
+		    mlv_pack_writer_add(pw, &id, MLV_OBJ_CHUNK, MLV_COMP_RAW, "in flight", 9, 9) ||
+		    mlv_pack_writer_seal(pw) || mlv_pack_writer_publish(pw, name))
+			_exit(1);
+		if (write(pipefd[1], "p", 1) != 1)
+			_exit(1);
+		/* Whoever looks now must wait for the rows. */
+		usleep(300000);
+		snprintf(db, sizeof(db), "%s/index.db", sdir);
+		e = mlv_pack_writer_entries(pw, &nr);
+		if (mlv_index_open(&ix, db, NULL) || mlv_index_begin(ix) ||
+		    mlv_index_add_pack(ix, name, mlv_pack_writer_size(pw), nr,
+				       mlv_pack_writer_mtime_ns(pw), &pack_id) ||
+		    mlv_index_add_object(ix, pack_id, &e[0]) || mlv_index_commit(ix))
+			_exit(1);
+		mlv_index_free(ix);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	ok(pid > 0 && read(pipefd[0], &c, 1) == 1, "another process published a pack");
+	close(pipefd[0]);
+	is_int(mlv_store_open(&s, sdir), 0, "the store opens: %s", mlv_error_last());
+	mlv_hash_buf(&id, "in flight", 9);
+	if (s)
+		is_int(mlv_store_has(s, &id), 1, "and has the pack's object");
+	mlv_store_free(s);
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status),
+	   "the publisher finished");
+}
+
+/* The index is moved aside or removed only while no other handle has it. */
+static void test_reset_waits_for_others(const char *dir)
+{
+	char sdir[4096], db[4400];
+	struct mlv_store *s = open_at(dir, "alone", sdir, sizeof(sdir)), *s2 = NULL;
+	struct mlv_oid id;
+	struct stat before, after;
+
+	if (!s)
+		return;
+	is_int(put_commit(s, "keep me", 7, &id), 0, "an object");
+	snprintf(db, sizeof(db), "%s/index.db", sdir);
+	stat(db, &before);
+	is_int(mlv_store_open_ext(&s2, sdir, NULL, MLV_STORE_REBUILD | MLV_STORE_FRESH),
+	       MLV_ECONFLICT, "no fresh index while another handle has it: %s", mlv_error_last());
+	ok(!stat(db, &after) && after.st_ino == before.st_ino, "index.db left alone");
+	is_int(mlv_store_has(s, &id), 1, "the other handle still finds its object");
+	mlv_store_free(s2);
+	mlv_store_free(s);
+	is_int(mlv_store_open_ext(&s2, sdir, NULL, MLV_STORE_REBUILD | MLV_STORE_FRESH), 0,
+	       "alone, it is started afresh");
+	if (s2)
+		is_int(mlv_store_index_rebuilding(s2), 1, "for a rebuild");
+	mlv_store_free(s2);
+}
+
+/*
+ * A stat cache that looks damaged is never removed while another process
+ * has it open (it holds statcache.lck shared, as this test does here).
+ */
+static void test_statcache_shared(const char *dir)
+{
+	char sdir[4096], sc[4400], lck[4400], garbage[200];
+	struct mlv_store *s = open_at(dir, "shared-sc", sdir, sizeof(sdir));
+	struct mlv_stat st;
+	struct mlv_oid id, got;
+	struct flock fl;
+	struct stat fst;
+	int lfd;
+
+	if (!s)
+		return;
+	mlv_store_free(s);
+	memset(&st, 0, sizeof(st));
+	st.size = 3;
+	st.mtime_ns = 1000;
+	mlv_hash_buf(&id, "abc", 3);
+	snprintf(sc, sizeof(sc), "%s/statcache.db", sdir);
+	snprintf(lck, sizeof(lck), "%s/statcache.lck", sdir);
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_RDLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_len = 1;
+	lfd = open(lck, O_RDWR);
+	ok(lfd >= 0 && !fcntl(lfd, F_OFD_SETLK, &fl), "another user of the stat cache");
+	memset(garbage, 'x', sizeof(garbage));
+	ok(!write_file(sc, garbage, sizeof(garbage)), "statcache.db is garbage");
+	is_int(mlv_store_open(&s, sdir), 0, "the store opens: %s", mlv_error_last());
+	ok(!stat(sc, &fst) && fst.st_size == (off_t)sizeof(garbage),
+	   "the damaged file was left to the other user");
+	if (s) {
+		is_int(mlv_statcache_put(s, "f", &st, &id, 2000), 0, "without a cache, a put does nothing");
+		is_int(mlv_statcache_lookup(s, "f", &st, &got), 0, "and a lookup misses");
+	}
+	mlv_store_free(s);
+	if (lfd >= 0)
+		close(lfd);
+	is_int(mlv_store_open(&s, sdir), 0, "alone, the cache is started again");
+	if (s) {
+		is_int(mlv_statcache_put(s, "f", &st, &id, 2000), 0, "put");
+		is_int(mlv_statcache_lookup(s, "f", &st, &got), 1, "found");
+	}
+	mlv_store_free(s);
+}
+
+/*
+ * An index row that calls a 10-byte tree a recipe: the recipe walk must
+ * not run over the record (it used to compute a huge entry count).
+ */
+static void test_type_mismatch(const char *dir)
+{
+	char sdir[4096], db[4400], sql[512];
+	struct mlv_store *s = open_at(dir, "typemismatch", sdir, sizeof(sdir));
+	struct mlv_store_writer *w = NULL;
+	struct mlv_buf got = MLV_BUF_INIT;
+	struct mlv_oid tree;
+	struct problems p;
+
+	if (!s)
+		return;
+	ok(!mlv_store_writer_new(&w, s) && !mlv_store_writer_put_tree(w, &tree, "ten bytes!", 10) &&
+	   !mlv_store_writer_commit(w), "a 10-byte tree");
+	mlv_store_writer_free(w);
+	snprintf(db, sizeof(db), "%s/index.db", sdir);
+	snprintf(sql, sizeof(sql), "UPDATE objects SET type = %d WHERE oid = x'%s'", MLV_OBJ_RECIPE,
+		 mlv_oid_hex(&tree));
+	is_int(exec_sql(db, sql), SQLITE_OK, "its row says recipe");
+	is_int(mlv_store_check_blob(s, &tree), MLV_ECORRUPT, "check_blob: %s", mlv_error_last());
+	ok(strstr(mlv_error_last(), "is a tree, but the index says it is a recipe") != NULL,
+	   "naming what the record is");
+	is_int(mlv_store_has_blob(s, &tree), 0, "has_blob: absent");
+	is_int(read_back(s, &tree, &got), MLV_ECORRUPT, "read_blob refuses it");
+	ok(fsck(s, 0, &p) > 0 && strstr(p.kinds, "dangling"), "fsck reports the row (%s)", p.kinds);
+	is_int(fsck(s, 1, &p), 0, "fsck --repair mends it (%s)", p.kinds);
+	is_int(mlv_store_check_blob(s, &tree), MLV_EINVALID, "now a tree again: %s", mlv_error_last());
+	is_int(fsck(s, 0, &p), 0, "clean");
+	mlv_store_free(s);
+	mlv_buf_release(&got);
+}
+
 int main(void)
 {
 	const char *dir = tap_tmpdir();
@@ -930,5 +1192,10 @@ int main(void)
 	test_error_state();
 	test_symlinks(dir);
 	test_rebuild_order(dir);
+	test_locks_survive_second_connection(dir);
+	test_publish_in_flight(dir);
+	test_reset_waits_for_others(dir);
+	test_statcache_shared(dir);
+	test_type_mismatch(dir);
 	return tap_done();
 }
