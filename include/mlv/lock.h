@@ -47,6 +47,13 @@ int mlv_lock_commit(struct mlv_lock *l, mode_t mode, int durable);
 /* Write `len` bytes to the lock file. */
 int mlv_lock_write(struct mlv_lock *l, const void *data, size_t len);
 
+/*
+ * Remove `path`.lock if it was left by a process that died (1), else leave
+ * it (0): what the next lock of `path` would do anyway, for lock files
+ * that would otherwise show up in `git status` until then.
+ */
+int mlv_lock_clean_stale(int dirfd, const char *path);
+
 /* Give the lock up without changing `path`.  Safe on an unlocked or released lock. */
 void mlv_lock_release(struct mlv_lock *l);
 

@@ -13,8 +13,9 @@
  * SIGTERM, SIGHUP, SIGQUIT and SIGPIPE before the signal takes its usual
  * course (as git's tempfile.c does).
  *
- * Names are "<prefix><pid>-<n>-<random>" so that a later process can tell
- * a file whose owner died (mlv_tempfile_clean_stale()).  A temporary file
+ * Names are exactly "<prefix><pid>-<n>-<8 hex digits>" so that a later
+ * process can tell a file whose owner died (mlv_tempfile_clean_stale());
+ * a name of any other shape is never taken for one.  A temporary file
  * that cannot live in mlv's own directory (another file system) is
  * created beside its target with the prefix MLV_TEMP_PREFIX, which no
  * scan ever records.
@@ -66,7 +67,7 @@ void mlv_sigchain_install(void);
  */
 int mlv_tempfile_clean_stale(int dirfd, const char *prefix);
 
-/* 1 when `name` is a temporary name made with MLV_TEMP_PREFIX. */
+/* 1 when `name` is exactly a temporary name made with MLV_TEMP_PREFIX. */
 int mlv_tempfile_is_temp_name(const char *name);
 
 #pragma GCC visibility pop

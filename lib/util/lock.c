@@ -184,3 +184,19 @@ void mlv_lock_release(struct mlv_lock *l)
 	free(l->base);
 	l->path = l->base = NULL;
 }
+
+int mlv_lock_clean_stale(int dirfd, const char *path)
+{
+	const char *base;
+	char *name;
+	int fd, ret = 0;
+
+	if ((fd = mlv_fs_open_parent(dirfd, path, 0, &base)) < 0)
+		return fd;
+	name = mlv_xstrfmt("%s%s", base, MLV_LOCK_SUFFIX);
+	if (holder(fd, name) == 0 && unlinkat(fd, name, 0) == 0)
+		ret = 1;
+	free(name);
+	close(fd);
+	return ret;
+}

@@ -202,13 +202,34 @@ void mlv_sigchain_install(void)
 	}
 }
 
-static int owner_alive(const char *rest)
+/*
+ * The pid in `rest`, what follows the prefix of a name this file makes:
+ * exactly "<pid>-[l]<n>-<8 hex digits>".  0 when `rest` is not such a name.
+ */
+static long temp_name_pid(const char *rest)
 {
-	char *end;
-	long pid = strtol(rest, &end, 10);
+	const char *p = rest;
+	long pid = 0;
+	int i;
 
-	if (end == rest || *end != '-' || pid <= 0)
-		return 1; /* not ours to judge */
+	for (i = 0; *p >= '0' && *p <= '9' && i < 10; i++, p++)
+		pid = pid * 10 + (*p - '0');
+	if (!i || *p++ != '-')
+		return 0;
+	if (*p == 'l')
+		p++;
+	for (i = 0; *p >= '0' && *p <= '9' && i < 20; i++)
+		p++;
+	if (!i || *p++ != '-')
+		return 0;
+	for (i = 0; i < 8; i++, p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	return *p ? 0 : pid;
+}
+
+static int owner_alive(long pid)
+{
 	if (pid == (long)getpid())
 		return 1;
 	return !(kill((pid_t)pid, 0) < 0 && errno == ESRCH);
@@ -227,7 +248,10 @@ int mlv_tempfile_clean_stale(int dirfd, const char *prefix)
 		return mlv_error_set_errno(MLV_EIO, "cannot list a temporary directory");
 	}
 	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, prefix, plen) || owner_alive(de->d_name + plen))
+		long pid;
+
+		if (strncmp(de->d_name, prefix, plen) || !(pid = temp_name_pid(de->d_name + plen)) ||
+		    owner_alive(pid))
 			continue;
 		if (unlinkat(dirfd, de->d_name, 0) == 0)
 			removed++;
@@ -238,5 +262,6 @@ int mlv_tempfile_clean_stale(int dirfd, const char *prefix)
 
 int mlv_tempfile_is_temp_name(const char *name)
 {
-	return !strncmp(name, MLV_TEMP_PREFIX, sizeof(MLV_TEMP_PREFIX) - 1);
+	return !strncmp(name, MLV_TEMP_PREFIX, sizeof(MLV_TEMP_PREFIX) - 1) &&
+	       temp_name_pid(name + sizeof(MLV_TEMP_PREFIX) - 1) > 0;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mlv/fs.h"
+#include "mlv/lock.h"
 #include "mlv/path.h"
 #include "mlv/worktree.h"
 #include "util/dirlist.h"
@@ -109,6 +110,16 @@ static int list_at(int topfd, const char *dir, struct dent **out, size_t *nr)
  * directories, .git, .mlv and every other name the path gate refuses for
  * a directory (a nested repository is not ours to search).
  */
+/* "<name>.mlv.lock" or ".gitignore.lock": the lock files mlv makes in the work tree. */
+static int is_stale_lock_name(const char *name, size_t len)
+{
+	static const char pointer_lock[] = MLV_POINTER_SUFFIX MLV_LOCK_SUFFIX;
+	size_t plen = sizeof(pointer_lock) - 1;
+
+	return (len > plen && !memcmp(name + len - plen, pointer_lock, plen)) ||
+	       !strcmp(name, ".gitignore" MLV_LOCK_SUFFIX);
+}
+
 static int find_below(struct mlv_artifact_list *l, int topfd, const char *dir, int depth)
 {
 	struct mlv_buf p = MLV_BUF_INIT;
@@ -130,6 +141,11 @@ static int find_below(struct mlv_artifact_list *l, int topfd, const char *dir, i
 		mlv_buf_adds(&p, d->name);
 		if (S_ISREG(d->st.st_mode) && has_suffix(d->name, len)) {
 			add_artifact(l, topfd, p.ptr);
+		} else if (S_ISREG(d->st.st_mode) && is_stale_lock_name(d->name, len)) {
+			/* A killed mlv's lock: gone once its owner is (kill -9 leaves it). */
+			mlv_buf_setlen(&p, p.len - strlen(MLV_LOCK_SUFFIX));
+			if (mlv_lock_clean_stale(topfd, p.ptr) < 0)
+				mlv_error_clear();
 		} else if (S_ISDIR(d->st.st_mode) && mlv_path_component_valid(d->name, len) &&
 			   p.len <= MLV_PATH_MAX) {
 			char *pointer = mlv_xstrfmt("%s%s", d->name, MLV_POINTER_SUFFIX);

@@ -230,8 +230,19 @@ static void test_tempfile(void)
 	is_int(mlv_tempfile_clean_stale(top, "tmp-"), 0, "our own is not stale");
 	close(fd);
 	mlv_tempfile_remove(t);
-	ok(mlv_tempfile_is_temp_name(MLV_TEMP_PREFIX "123-1-abc"), "temporary names are recognised");
+	ok(mlv_tempfile_is_temp_name(MLV_TEMP_PREFIX "123-1-0badcafe"), "temporary names are recognised");
+	ok(mlv_tempfile_is_temp_name(MLV_TEMP_PREFIX "123-l7-0badcafe"), "...link ones too");
 	ok(!mlv_tempfile_is_temp_name("data.bin"), "other names are not");
+	ok(!mlv_tempfile_is_temp_name(MLV_TEMP_PREFIX "99999-1-abc"), "nor a user's file of another shape");
+	ok(!mlv_tempfile_is_temp_name(MLV_TEMP_PREFIX "123-1-0badcafe.txt"), "nor one with more after it");
+	{
+		int fd2 = openat(top, MLV_TEMP_PREFIX "99999999-1-abc", O_WRONLY | O_CREAT, 0600);
+
+		close(fd2);
+		is_int(mlv_tempfile_clean_stale(top, MLV_TEMP_PREFIX), 0,
+		       "a user's file that only starts like a temporary name is left");
+		ok(exists_at(top, MLV_TEMP_PREFIX "99999999-1-abc"), "...and is still there");
+	}
 }
 
 int main(void)
