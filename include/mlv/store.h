@@ -323,6 +323,18 @@ typedef int (*mlv_tree_walk_fn)(void *ctx, const char *path, const struct mlv_tr
 int mlv_tree_walk(struct mlv_store *s, const struct mlv_oid *tree, const char *base,
 		  mlv_tree_walk_fn fn, void *ctx);
 
+/*
+ * Check one entry of a stored tree against the store, as checkout does
+ * before it writes anything: a file's object is a blob (a chunk, or a
+ * recipe) of exactly the entry's size; a symlink's is a blob of 1 to
+ * MLV_LINK_TARGET_MAX bytes without a NUL byte; a directory's is a tree.
+ * `path` names the entry in messages.  0 when it holds; MLV_ENOTFOUND
+ * when the object is not in the store; MLV_ECORRUPT with a message naming
+ * `path` and the object when it does not hold (or cannot be read back).
+ */
+#define MLV_LINK_TARGET_MAX 4095
+int mlv_tree_entry_check(struct mlv_store *s, const struct mlv_tree_entry *e, const char *path);
+
 #pragma GCC visibility pop
 
 #endif

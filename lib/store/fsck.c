@@ -12,6 +12,7 @@
 
 #include "mlv/error.h"
 #include "mlv/fileio.h"
+#include "mlv/tree.h"
 #include "store/store-priv.h"
 
 /*
@@ -209,7 +210,9 @@ static int index_entries(struct fsck *f, const char *name, uint64_t size, int64_
 	int64_t pack_id;
 	int ret;
 
-	if ((ret = mlv_index_add_pack(f->s->ix, name, size, nr, mtime_ns, &pack_id)))
+	/* The name may have a row already: a twin of the pack that was salvaged. */
+	if ((ret = mlv_index_add_pack(f->s->ix, name, size, nr, mtime_ns, &pack_id)) ||
+	    (ret = mlv_index_set_pack_signature(f->s->ix, pack_id, size, mtime_ns)))
 		return ret;
 	for (size_t i = 0; i < nr; i++)
 		if ((ret = mlv_index_add_object(f->s->ix, pack_id, &e[i])))
@@ -243,6 +246,47 @@ static int fsync_packs(struct fsck *f)
 	return 0;
 }
 
+/* The ids copied by a salvage (open addressing; a pack may hold millions). */
+struct idset {
+	struct mlv_store *s;
+	struct mlv_oid *v;
+	unsigned char *used;
+	size_t nr, cap;
+};
+
+static size_t idset_slot(const struct mlv_oid *id, size_t cap)
+{
+	size_t h;
+
+	memcpy(&h, id->id, sizeof(h));
+	return h & (cap - 1);
+}
+
+/* 1 when `id` was already there, 0 when added. */
+static int idset_add(struct idset *set, const struct mlv_oid *id)
+{
+	size_t i;
+
+	if (2 * (set->nr + 1) > set->cap) {
+		struct idset big = { set->s, NULL, NULL, 0, set->cap ? 2 * set->cap : 1024 };
+
+		big.v = mlv_calloc(big.cap, sizeof(*big.v) + 1);
+		big.used = (unsigned char *)(big.v + big.cap);
+		for (size_t k = 0; k < set->cap; k++)
+			if (set->used[k])
+				idset_add(&big, &set->v[k]);
+		free(set->v);
+		*set = big;
+	}
+	for (i = idset_slot(id, set->cap); set->used[i]; i = (i + 1) & (set->cap - 1))
+		if (!mlv_oid_cmp(&set->v[i], id))
+			return 1;
+	set->used[i] = 1;
+	set->v[i] = *id;
+	set->nr++;
+	return 0;
+}
+
 /*
  * Copy every readable record of a damaged pack into a new pack, index it
  * in place of the old one and remove the old file.
@@ -255,10 +299,12 @@ static int salvage(struct fsck *f, const struct mlv_pack_file *pf, const struct 
 	char name[MLV_PACK_NAME_MAX], *path = NULL;
 	uint64_t off = MLV_PACK_HDR_SIZE;
 	size_t saved = 0, lost = 0;
+	struct idset ids = { NULL };
 	int ret = 0;
 
 	if ((ret = mlv_pack_writer_open(&pw, f->s->packfd, f->s->packdir)))
 		return ret;
+	ids.s = f->s;
 	while (off < stop && stop - off >= MLV_PACK_REC_HDR_SIZE) {
 		struct mlv_pack_entry e;
 		const struct mlv_buf *stored;
@@ -279,12 +325,15 @@ static int salvage(struct fsck *f, const struct mlv_pack_file *pf, const struct 
 			off += MLV_PACK_REC_HDR_SIZE + h.stored_len;
 			continue;
 		}
+		off += MLV_PACK_REC_HDR_SIZE + e.stored_len;
+		/* A second copy of an id would make the new pack's index unsorted, i.e. damaged. */
+		if (idset_add(&ids, &e.id))
+			continue;
 		stored = e.comp == MLV_COMP_RAW ? &f->buf : &f->rd.scratch;
 		if ((ret = mlv_pack_writer_add(pw, &e.id, e.type, e.comp, stored->ptr,
 					       (size_t)e.stored_len, e.raw_len)))
 			goto done;
 		saved++;
-		off += MLV_PACK_REC_HDR_SIZE + e.stored_len;
 	}
 	if (saved && ((ret = mlv_pack_writer_seal(pw)) || (ret = mlv_pack_writer_publish(pw, name)) ||
 		      (ret = fsync_packs(f))))
@@ -317,6 +366,14 @@ static int salvage(struct fsck *f, const struct mlv_pack_file *pf, const struct 
 	}
 	if ((ret = mlv_index_commit(f->s->ix)))
 		goto rollback;
+	mlv_store_pack_forget(f->s, pf->name);
+	/*
+	 * The records read back may make the very same pack again (only its
+	 * checksum bytes were damaged): then the rename above replaced the
+	 * damaged file, and the name now holds the good copy.
+	 */
+	if (saved && !strcmp(name, pf->name))
+		goto done;
 	path = mlv_xstrfmt("%s/%s", f->s->packdir, pf->name);
 	if (unlinkat(f->s->packfd, pf->name, 0) < 0)
 		ret = mlv_error_set_errno(MLV_EIO, "cannot remove '%s'", path);
@@ -331,6 +388,7 @@ done_fail:
 done:
 	mlv_pack_writer_free(pw);
 	free(path);
+	free(ids.v);
 	*saved_out = saved;
 	*lost_out = lost;
 	return ret;
@@ -700,26 +758,77 @@ static int check_recipes(struct fsck *f)
 	return ret;
 }
 
+static int collect_tree(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e)
+{
+	struct fsck *f = ctx;
+
+	if (e->type == MLV_OBJ_TREE)
+		load_row(f, pack_id, e);
+	return 0;
+}
+
+static int known_bad(struct fsck *f, const struct mlv_oid *id)
+{
+	return f->nbad && bsearch(id, f->bad, f->nbad, sizeof(*f->bad), oid_cmp_v);
+}
+
+/*
+ * Every tree must be one that checkout accepts: each entry's object of
+ * the right kind and size, symlink targets that can be links
+ * (mlv_tree_entry_check(), which checkout's plan applies too).  Objects
+ * that are not in the store are left to the pointer checks, which name
+ * the paths; a tree cannot be repaired, only reported.
+ */
+static int check_trees(struct fsck *f)
+{
+	struct mlv_tree t = MLV_TREE_INIT;
+	int ret = 0;
+
+	f->nrows = 0;
+	if ((ret = mlv_index_for_each_object(f->s->ix, collect_tree, f)))
+		return ret;
+	for (size_t i = 0; i < f->nrows && ret != MLV_EIO; i++) {
+		char what[MLV_OID_HEXSZ + 1];
+
+		if (known_bad(f, &f->rows[i].id))
+			continue;
+		snprintf(what, sizeof(what), "%s", mlv_oid_hex(&f->rows[i].id));
+		if ((ret = mlv_tree_load(f->s, &f->rows[i].id, what, &t))) {
+			if (ret != MLV_EIO)
+				problem(f, "corrupt", what, "%s", mlv_error_last());
+			continue;
+		}
+		for (size_t k = 0; k < t.nr && ret != MLV_EIO; k++) {
+			const struct mlv_tree_entry *e = &t.entries[k];
+			char *path;
+
+			if (known_bad(f, &e->oid))
+				continue;
+			path = mlv_xstrfmt("tree %s: %s", what, e->name);
+			ret = mlv_tree_entry_check(f->s, e, path);
+			if (ret && ret != MLV_ENOTFOUND && ret != MLV_EIO)
+				problem(f, "corrupt", what, "%s", mlv_error_last());
+			free(path);
+		}
+	}
+	mlv_tree_release(&t);
+	if (ret != MLV_EIO) {
+		mlv_error_clear();
+		ret = 0;
+	}
+	return ret;
+}
+
 static int check_temp(struct fsck *f, const char *name)
 {
-	int fd = openat(f->s->packfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ret = 0;
+	int ret = mlv_pack_temp_abandoned(f->s->packfd, name, f->repair);
 
-	if (fd < 0)
-		return 0;
-	/* A writer holds its temporary pack locked: that one is in use. */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);
-		return 0;
-	}
+	if (ret <= 0)
+		return ret;
 	problem(f, "temp", name, "temporary pack left by an interrupted writer");
-	if (f->repair) {
-		if (unlinkat(f->s->packfd, name, 0) < 0)
-			ret = mlv_error_set_errno(MLV_EIO, "cannot remove '%s/%s'", f->s->packdir, name);
-		else
-			f->st.repaired++;
-	}
-	close(fd);
-	return ret;
+	if (f->repair)
+		f->st.repaired++;
+	return 0;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -774,7 +883,7 @@ int mlv_store_fsck(struct mlv_store *s, int repair, mlv_fsck_report_fn report, v
 		qsort(names, nnames, sizeof(*names), name_cmp);
 
 	for (size_t i = 0; i < nnames; i++) {
-		if (!strncmp(names[i], "tmp-pack-", 9))
+		if (!strncmp(names[i], MLV_PACK_TEMP_PREFIX, sizeof(MLV_PACK_TEMP_PREFIX) - 1))
 			ret = check_temp(&f, names[i]);
 		else if (mlv_pack_name_valid(names[i]))
 			ret = check_pack(&f, names[i]);
@@ -819,12 +928,14 @@ int mlv_store_fsck(struct mlv_store *s, int repair, mlv_fsck_report_fn report, v
 		}
 	}
 	if ((repair && (ret = refill_rows(&f))) || (ret = check_later(&f)) ||
-	    (ret = check_recipes(&f)))
+	    (ret = check_recipes(&f)) || (ret = check_trees(&f)))
 		goto done;
 	ret = (int)(f.st.problems - f.st.repaired);
 	if (ret < 0)
 		ret = 0;
 done:
+	/* Packs were renamed, replaced or removed: what comes next opens them afresh. */
+	mlv_store_pack_close_all(s);
 	if (stats)
 		*stats = f.st;
 	for (size_t i = 0; i < nnames; i++)

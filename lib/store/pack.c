@@ -6,10 +6,12 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mlv/error.h"
 #include "mlv/fileio.h"
+#include "mlv/tempfile.h"
 #include "store/pack.h"
 
 #define WBUF_SIZE (1u << 20)
@@ -23,6 +25,7 @@ struct mlv_pack_writer {
 	char *dir;     /* its path, for messages */
 	char *tmpname; /* in dirfd */
 	char *tmppath; /* for messages */
+	struct mlv_tempfile *tmp; /* registered until published or removed */
 	int64_t mtime_ns;
 	uint64_t size; /* bytes written or buffered */
 	uint64_t flushed; /* bytes handed to writeback so far */
@@ -149,16 +152,46 @@ static int create_temp(struct mlv_pack_writer *pw)
 			name[9 + i] = chars[rnd[i] % (sizeof(chars) - 1)];
 		name[15] = '\0';
 		pw->fd = openat(pw->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				0600);
+				0444);
 		if (pw->fd >= 0) {
 			pw->tmpname = mlv_strdup(name);
 			pw->tmppath = mlv_xstrfmt("%s/%s", pw->dir, name);
+			/* Removed on SIGINT, SIGTERM...; after a kill -9, by the next command. */
+			pw->tmp = mlv_tempfile_register(pw->dirfd, name);
 			return 0;
 		}
 		if (errno != EEXIST)
 			break;
 	}
 	return mlv_error_set_errno(MLV_EIO, "cannot create temporary pack in '%s'", pw->dir);
+}
+
+int mlv_pack_temp_abandoned(int dirfd, const char *name, int remove)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK), ret = 0;
+	struct stat st, now;
+
+	if (fd < 0)
+		return 0;
+	/* A writer holds its temporary pack locked for as long as it lives. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		goto done;
+	/* Still this name (not renamed into place meanwhile, nor replaced)? */
+	if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_ino != st.st_ino ||
+	    now.st_dev != st.st_dev)
+		goto done;
+	/*
+	 * An empty one may be between its creation and its lock: only one
+	 * left empty for a while is abandoned.
+	 */
+	if (!st.st_size && time(NULL) - st.st_mtim.tv_sec < MLV_PACK_TEMP_GRACE_S)
+		goto done;
+	ret = 1;
+	if (remove && unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		ret = mlv_error_set_errno(MLV_EIO, "cannot remove temporary pack '%s'", name);
+done:
+	close(fd);
+	return ret;
 }
 
 int mlv_pack_writer_open(struct mlv_pack_writer **out, int dirfd, const char *dir)
@@ -176,15 +209,15 @@ int mlv_pack_writer_open(struct mlv_pack_writer **out, int dirfd, const char *di
 		ret = mlv_error_set_errno(MLV_EIO, "cannot lock '%s'", pw->tmppath);
 		goto done;
 	}
-	if (fchmod(pw->fd, 0444) < 0) {
-		ret = mlv_error_set_errno(MLV_EIO, "cannot chmod '%s'", pw->tmppath);
-		goto done;
-	}
+	/*
+	 * Written at once, not buffered: a temporary pack that is not empty
+	 * was locked by its writer first (see mlv_pack_temp_abandoned()).
+	 */
 	pw->wbuf = mlv_malloc(WBUF_SIZE);
 	memcpy(hdr, MLV_PACK_MAGIC, 8);
 	mlv_put_be32(hdr + 8, MLV_PACK_VERSION);
 	mlv_put_be32(hdr + 12, 0);
-	ret = wadd(pw, hdr, sizeof(hdr));
+	ret = mlv_write_all(pw->fd, hdr, sizeof(hdr), pw->tmppath);
 	pw->size = sizeof(hdr);
 done:
 	if (ret) {
@@ -329,6 +362,8 @@ int mlv_pack_writer_publish(struct mlv_pack_writer *pw, char name_out[MLV_PACK_N
 		return mlv_error_set_errno(MLV_EIO, "cannot rename '%s' to '%s/%s'", pw->tmppath,
 					   pw->dir, name_out);
 	pw->published = 1;
+	mlv_tempfile_forget(pw->tmp);
+	pw->tmp = NULL;
 	return 0;
 }
 
@@ -341,7 +376,9 @@ void mlv_pack_writer_free(struct mlv_pack_writer *pw)
 {
 	if (!pw)
 		return;
-	if (pw->tmpname && !pw->published)
+	if (pw->tmp)
+		mlv_tempfile_remove(pw->tmp);
+	else if (pw->tmpname && !pw->published)
 		unlinkat(pw->dirfd, pw->tmpname, 0);
 	if (pw->fd >= 0)
 		close(pw->fd);

@@ -103,6 +103,18 @@ int mlv_pack_name_valid(const char *name);
 struct mlv_pack_writer;
 
 int mlv_pack_writer_open(struct mlv_pack_writer **out, int dirfd, const char *dir);
+
+/*
+ * Was temporary pack `name` in `dirfd` left by a writer that died?  Its
+ * writer holds it under flock(2) from creation (the header is written
+ * right after the lock is taken) until it is renamed or removed, so one
+ * that can be locked and is not empty (or has been empty for
+ * MLV_PACK_TEMP_GRACE_S seconds) is abandoned.  With `remove` it is
+ * removed, under that lock.  1 abandoned, 0 in use or gone, <0 error.
+ */
+#define MLV_PACK_TEMP_PREFIX "tmp-pack-"
+#define MLV_PACK_TEMP_GRACE_S 60
+int mlv_pack_temp_abandoned(int dirfd, const char *name, int remove);
 /* Append a record; `stored` holds `stored_len` bytes (compressed or raw). */
 int mlv_pack_writer_add(struct mlv_pack_writer *pw, const struct mlv_oid *id, int type, int comp,
 			const void *stored, size_t stored_len, uint64_t raw_len);

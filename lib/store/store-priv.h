@@ -104,6 +104,14 @@ int mlv_store_lock(struct mlv_store *s, int byte, short type, int wait_ms);
 /* Open (creating) lock file `name` in `dirfd` (`path` for messages), never through a symlink. */
 int mlv_store_lock_open(int dirfd, const char *name, const char *path);
 
+/*
+ * Put right what a killed writer left (lib/store/heal.c): abandoned
+ * temporary packs are removed, packs in packs/ that the index does not
+ * name and that no live writer is publishing are verified and indexed.
+ * Cheap when there is nothing to do: one readdir of packs/, one query.
+ */
+int mlv_store_heal(struct mlv_store *s);
+
 void mlv_statcache_mem_free(struct mlv_statcache_mem *m);
 /* Open s->sc_db (s->scpath) under s->sclockpath; a damaged cache is started again. */
 int mlv_statcache_open(struct mlv_store *s);

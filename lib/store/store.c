@@ -229,6 +229,15 @@ static int open_index(struct mlv_store *s)
 		return 0;
 	}
 	ret = mlv_index_open(&s->ix, s->dbpath, NULL);
+	/*
+	 * The index can always be rebuilt from the packs: a pack left
+	 * unindexed by a writer that died (even the first, which leaves the
+	 * index empty) is indexed here rather than refused.  A rebuild
+	 * (fsck --repair) does it itself, and reports it.  A store this
+	 * process may not write is only read.
+	 */
+	if (!ret && !(s->flags & MLV_STORE_REBUILD) && mlv_store_heal(s) < 0)
+		mlv_error_clear();
 	if (!ret && (ret = index_lost(s)) > 0) {
 		/* Packs without an index: the index was lost, not never made. */
 		if (s->flags & MLV_STORE_REBUILD) {

@@ -6,11 +6,15 @@
  * of every distinct subtree it has read, so it reads each once and fails
  * as soon as the total passes the limit; walking counts first.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlv/error.h"
+#include "mlv/path.h"
 #include "mlv/store.h"
 #include "mlv/tree.h"
+#include "store/pack.h"
 
 int mlv_tree_load(struct mlv_store *s, const struct mlv_oid *id, const char *what,
 		  struct mlv_tree *out)
@@ -197,4 +201,85 @@ int mlv_tree_walk(struct mlv_store *s, const struct mlv_oid *tree, const char *b
 	int ret = mlv_tree_count(s, tree, base, MLV_TREE_VISIT_MAX, NULL);
 
 	return ret ? ret : walk(s, tree, base, fn, ctx);
+}
+
+/* A blob's length: a chunk's, or the total of its recipe's chunks. */
+static int blob_size(struct mlv_store *s, const struct mlv_oid *id, const struct mlv_object_info *info,
+		     const char *path, uint64_t *out)
+{
+	struct mlv_buf raw = MLV_BUF_INIT;
+	char what[MLV_PATH_MAX + 96];
+	int ret;
+
+	if (info->type == MLV_OBJ_CHUNK) {
+		*out = info->size;
+		return 0;
+	}
+	snprintf(what, sizeof(what), "object %s for '%s'", mlv_oid_hex(id), path);
+	if (!(ret = mlv_store_read(s, id, &raw, NULL, MLV_OBJECT_META_MAX)))
+		ret = mlv_recipe_check(raw.ptr, raw.len, NULL, out, what);
+	mlv_buf_release(&raw);
+	return ret;
+}
+
+struct target {
+	struct mlv_buf buf;
+	int too_long;
+};
+
+static int take_target(void *ctx, const void *data, size_t len)
+{
+	struct target *t = ctx;
+
+	if (len > MLV_LINK_TARGET_MAX - t->buf.len) {
+		t->too_long = 1;
+		return 1;
+	}
+	mlv_buf_add(&t->buf, data, len);
+	return 0;
+}
+
+int mlv_tree_entry_check(struct mlv_store *s, const struct mlv_tree_entry *e, const char *path)
+{
+	struct mlv_object_info info;
+	const char *hex = mlv_oid_hex(&e->oid);
+	uint64_t have;
+	int ret = mlv_store_info(s, &e->oid, &info);
+
+	if (ret)
+		return ret;
+	if (e->mode == MLV_MODE_DIR) {
+		if (info.type != MLV_OBJ_TREE)
+			return mlv_error_set(MLV_ECORRUPT, "object %s for directory '%s' is a %s, not a tree",
+					     hex, path, mlv_store_name(s, info.type));
+		return 0;
+	}
+	if (info.type != MLV_OBJ_CHUNK && info.type != MLV_OBJ_RECIPE)
+		return mlv_error_set(MLV_ECORRUPT, "object %s for '%s' is a %s, not a %s", hex, path,
+				     mlv_store_name(s, info.type),
+				     e->mode == MLV_MODE_LINK ? "symlink target" : "file");
+	if (e->mode == MLV_MODE_LINK) {
+		struct target t = { MLV_BUF_INIT, 0 };
+
+		ret = mlv_store_read_blob(s, &e->oid, take_target, &t);
+		if (t.too_long)
+			ret = mlv_error_set(MLV_ECORRUPT,
+					    "symlink '%s': its target (object %s) is longer than %d bytes",
+					    path, hex, MLV_LINK_TARGET_MAX);
+		else if (!ret && !t.buf.len)
+			ret = mlv_error_set(MLV_ECORRUPT, "symlink '%s': its target (object %s) is empty",
+					    path, hex);
+		else if (!ret && memchr(t.buf.ptr, '\0', t.buf.len))
+			ret = mlv_error_set(MLV_ECORRUPT,
+					    "symlink '%s': its target (object %s) holds a NUL byte", path,
+					    hex);
+		mlv_buf_release(&t.buf);
+		return ret;
+	}
+	if ((ret = blob_size(s, &e->oid, &info, path, &have)))
+		return ret;
+	if (have != e->size)
+		return mlv_error_set(MLV_ECORRUPT, "object %s for '%s' holds %llu bytes, but %llu were recorded",
+				     hex, path, (unsigned long long)have, (unsigned long long)e->size);
+	return 0;
 }

@@ -788,6 +788,19 @@ static void test_corrupt_index(const char *dir)
 			   kinds[k], (long long)st.st_size);
 		}
 		ret = mlv_store_open(&s, sdir);
+		if (k == 2) {
+			/* Empty while packs exist and nobody publishes: rebuilt from the packs. */
+			is_int(ret, 0, "empty: open rebuilds it: %s", ret ? mlv_error_last() : "");
+			for (int i = 0; i < 50 && !ret; i++)
+				if (read_back(s, &id[i], &got))
+					break;
+			if (!ret)
+				is_int(read_back(s, &id[49], &got), 0, "every object is back");
+			if (!ret)
+				mlv_store_free(s);
+			mlv_buf_release(&got);
+			continue;
+		}
 		is_int(ret, MLV_ECORRUPT, "%s: open fails: %s", kinds[k], mlv_error_last());
 		ok(strstr(mlv_error_last(), db) != NULL, "naming the file");
 		is_str(mlv_error_last_hint(), "run 'mlv fsck --repair'", "with the hint");
