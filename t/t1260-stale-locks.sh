@@ -14,19 +14,17 @@ test_expect_success 'setup' '
 	git -C repo commit -q -m a
 '
 
-test_expect_success 'lock files nobody holds are removed by the next scan' '
-	echo junk >repo/d/a.mlv.lock &&
-	echo junk >repo/d/.gitignore.lock &&
-	touch -d "1 hour ago" repo/d/a.mlv.lock repo/d/.gitignore.lock &&
+test_expect_success 'pointer locks nobody holds are removed by the next scan' '
+	cp repo/d/a.mlv repo/d/a.mlv.lock &&
+	touch -d "1 hour ago" repo/d/a.mlv.lock &&
 	mlv -C repo status >out &&
 	test_path_is_missing repo/d/a.mlv.lock &&
-	test_path_is_missing repo/d/.gitignore.lock &&
 	git -C repo status --porcelain >porcelain &&
 	test_must_be_empty porcelain
 '
 
 test_expect_success 'a fresh lock file is left: its owner may be starting' '
-	echo junk >repo/d/a.mlv.lock &&
+	cp repo/d/a.mlv repo/d/a.mlv.lock &&
 	mlv -C repo status >out &&
 	test_path_is_file repo/d/a.mlv.lock &&
 	rm repo/d/a.mlv.lock
@@ -38,7 +36,7 @@ test_lazy_prereq OFD_LOCKS '
 '
 
 test_expect_success OFD_LOCKS 'a lock a live process holds is never removed' '
-	echo junk >repo/d/a.mlv.lock &&
+	cp repo/d/a.mlv repo/d/a.mlv.lock &&
 	touch -d "1 hour ago" repo/d/a.mlv.lock &&
 	cat >hold.py <<-\EOF &&
 	import fcntl, os, struct, sys, time
@@ -75,6 +73,25 @@ test_expect_success 'checkout leaves a file that only looks like a temporary one
 	mlv -C repo add t &&
 	mlv -C repo ls t >out &&
 	test_grep ".mlv-tmp-99999999-1-abc" out
+'
+
+test_expect_success 'names mlv keeps beside a tracked path cannot be tracked' '
+	for name in x.mlv.lock .gitignore.lock
+	do
+		echo data >"repo/$name" &&
+		test_must_fail mlv -C repo add "$name" 2>err &&
+		test_grep "its own files" err &&
+		test_path_is_missing "repo/$name.mlv" || return 1
+	done &&
+	touch -d "1 hour ago" repo/x.mlv.lock &&
+	mlv -C repo status >out &&
+	echo data >expect &&
+	test_cmp expect repo/x.mlv.lock &&
+	echo "a user file that looks like a lock" >repo/d/a.mlv.lock &&
+	touch -d "1 hour ago" repo/d/a.mlv.lock &&
+	mlv -C repo status >out &&
+	test_path_is_file repo/d/a.mlv.lock &&
+	rm repo/d/a.mlv.lock repo/x.mlv.lock
 '
 
 test_done

@@ -50,7 +50,8 @@ int mlv_lock_write(struct mlv_lock *l, const void *data, size_t len);
 /*
  * Remove `path`.lock if it was left by a process that died (1), else leave
  * it (0): what the next lock of `path` would do anyway, for lock files
- * that would otherwise show up in `git status` until then.
+ * that would otherwise show up in `git status` until then.  The caller
+ * makes sure the file is one mlv wrote.
  */
 int mlv_lock_clean_stale(int dirfd, const char *path);
 

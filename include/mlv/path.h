@@ -15,7 +15,9 @@
  * and 8.3 short names), as strict as git's verify_path.  A whole path is
  * at most MLV_PATH_MAX bytes, and the last component of a tracked path at
  * most MLV_ARTIFACT_NAME_MAX, so that every name mlv derives from it
- * ("<name>.mlv", "<name>.mlv.lock") still fits in NAME_MAX.
+ * ("<name>.mlv", "<name>.mlv.lock") still fits in NAME_MAX.  A tracked
+ * path may not end in a name mlv uses for its own files beside it:
+ * "*.mlv", "*.mlv.lock", ".gitignore", ".gitignore.lock", ".mlv-tmp-*".
  *
  * Functions that fill a `struct mlv_buf` replace its contents.
  */

@@ -186,6 +186,26 @@ int mlv_path_valid(const char *path)
 	}
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !memcmp(s + n - m, suffix, m);
+}
+
+/*
+ * Names beside which mlv keeps files of its own, so that a tracked path
+ * with them would be taken for one: pointer files ("x.mlv"), their locks
+ * ("x.mlv.lock"), the .gitignore mlv edits and its lock, and temporary
+ * files.
+ */
+static int reserved_artifact_name(const char *base)
+{
+	return ends_with(base, ".mlv") || ends_with(base, ".mlv.lock") ||
+	       !strcmp(base, ".gitignore") || !strcmp(base, ".gitignore.lock") ||
+	       !strncmp(base, ".mlv-tmp-", 9);
+}
+
 int mlv_path_check(const char *path, int artifact, const char *what)
 {
 	const char *p = path, *base = mlv_path_basename(path);
@@ -193,6 +213,9 @@ int mlv_path_check(const char *path, int artifact, const char *what)
 
 	if (!*path)
 		return mlv_error_set(MLV_EINVALID, "%s: empty path", what);
+	if (artifact && reserved_artifact_name(base))
+		return mlv_error_set(MLV_EINVALID, "%s: '%s' cannot be tracked: mlv uses names like "
+				     "'%s' for its own files", what, path, base);
 	if (total > MLV_PATH_MAX || (artifact && strlen(base) > MLV_ARTIFACT_NAME_MAX))
 		return mlv_error_set(MLV_EINVALID, "%s: path '%.64s...' is too long (%zu bytes; "
 				     "at most %d, and %d for the last component of a tracked path)",

@@ -110,14 +110,34 @@ static int list_at(int topfd, const char *dir, struct dent **out, size_t *nr)
  * directories, .git, .mlv and every other name the path gate refuses for
  * a directory (a nested repository is not ours to search).
  */
-/* "<name>.mlv.lock" or ".gitignore.lock": the lock files mlv makes in the work tree. */
-static int is_stale_lock_name(const char *name, size_t len)
+/* "<name>.mlv.lock": the lock of a pointer file. */
+static int is_pointer_lock_name(const char *name, size_t len)
 {
 	static const char pointer_lock[] = MLV_POINTER_SUFFIX MLV_LOCK_SUFFIX;
 	size_t plen = sizeof(pointer_lock) - 1;
 
-	return (len > plen && !memcmp(name + len - plen, pointer_lock, plen)) ||
-	       !strcmp(name, ".gitignore" MLV_LOCK_SUFFIX);
+	return len > plen && !memcmp(name + len - plen, pointer_lock, plen);
+}
+
+/*
+ * Remove the pointer lock `lock` if a killed mlv left it: nobody holds it,
+ * and it holds nothing or a pointer (what mlv writes there), so that a
+ * user's own file of that name is never taken for one.
+ */
+static void clean_pointer_lock(int topfd, const char *lock)
+{
+	struct mlv_buf b = MLV_BUF_INIT, target = MLV_BUF_INIT;
+	struct mlv_pointer ptr;
+
+	mlv_pointer_init(&ptr);
+	mlv_buf_add(&target, lock, strlen(lock) - strlen(MLV_LOCK_SUFFIX));
+	if (mlv_fs_read_file(&b, topfd, lock, MLV_POINTER_MAX) == 0 &&
+	    (!b.len || mlv_pointer_parse(&ptr, b.ptr, b.len, lock) == 0))
+		mlv_lock_clean_stale(topfd, target.ptr);
+	mlv_error_clear();
+	mlv_pointer_release(&ptr);
+	mlv_buf_release(&b);
+	mlv_buf_release(&target);
 }
 
 static int find_below(struct mlv_artifact_list *l, int topfd, const char *dir, int depth)
@@ -141,11 +161,9 @@ static int find_below(struct mlv_artifact_list *l, int topfd, const char *dir, i
 		mlv_buf_adds(&p, d->name);
 		if (S_ISREG(d->st.st_mode) && has_suffix(d->name, len)) {
 			add_artifact(l, topfd, p.ptr);
-		} else if (S_ISREG(d->st.st_mode) && is_stale_lock_name(d->name, len)) {
+		} else if (S_ISREG(d->st.st_mode) && is_pointer_lock_name(d->name, len)) {
 			/* A killed mlv's lock: gone once its owner is (kill -9 leaves it). */
-			mlv_buf_setlen(&p, p.len - strlen(MLV_LOCK_SUFFIX));
-			if (mlv_lock_clean_stale(topfd, p.ptr) < 0)
-				mlv_error_clear();
+			clean_pointer_lock(topfd, p.ptr);
 		} else if (S_ISDIR(d->st.st_mode) && mlv_path_component_valid(d->name, len) &&
 			   p.len <= MLV_PATH_MAX) {
 			char *pointer = mlv_xstrfmt("%s%s", d->name, MLV_POINTER_SUFFIX);

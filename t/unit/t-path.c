@@ -158,6 +158,25 @@ static void gate_accepts(const char *path, const char *label)
 	ok(mlv_path_valid(path), "%s is a valid path", label);
 }
 
+/* Names mlv keeps beside a tracked path are valid paths, but not tracked ones. */
+static void test_reserved_artifacts(void)
+{
+	static const char *const names[] = {
+		"a.mlv", "d/a.mlv", "a.mlv.lock", ".gitignore", "d/.gitignore.lock",
+		".mlv-tmp-1-2-0badcafe",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		mlv_error_clear();
+		is_int(mlv_path_check(names[i], 1, "x.mlv"), MLV_EINVALID, "'%s' cannot be tracked",
+		       names[i]);
+		ok(strstr(mlv_error_last(), "its own files") != NULL, "...because mlv uses it");
+		is_int(mlv_path_check(names[i], 0, "x"), 0, "'%s' is still a valid path", names[i]);
+	}
+	is_int(mlv_path_check("poetry.lock", 1, "x.mlv"), 0, "other .lock names can be tracked");
+	is_int(mlv_path_check("a.mlvx", 1, "x.mlv"), 0, "so can names that only start like one");
+}
+
 static void test_gate(void)
 {
 	char name[MLV_NAME_MAX + 2], path[MLV_PATH_MAX + 8];
@@ -219,7 +238,6 @@ static void test_gate(void)
 	gate_accepts("...", "'...'");
 	gate_accepts("..a", "'..a'");
 	gate_accepts(".gitx", ".gitx");
-	gate_accepts(".gitignore", ".gitignore");
 	gate_accepts("git~2", "git~2");
 	gate_accepts("x.git", "x.git");
 	gate_accepts("sub/.mlvrc", "sub/.mlvrc");
@@ -229,6 +247,7 @@ static void test_gate(void)
 int main(void)
 {
 	test_gate();
+	test_reserved_artifacts();
 	test_from_arg();
 	test_valid();
 	test_relative();
