@@ -54,7 +54,8 @@ const char *human_size(uint64_t bytes);
  * --json output: each command builds one object with Jansson and prints it
  * with json_emit() (one line, keys in insertion order; takes the
  * reference).  Strings that come from file names go through json_text():
- * bytes that are not valid UTF-8 become the six characters "\\xNN".
+ * a byte that is not valid UTF-8 becomes the four characters \xNN and a
+ * backslash becomes two, so that every name reads back unambiguously.
  */
 json_t *json_text(const char *s);
 int json_validate_utf8(const char *s, size_t n);

@@ -143,12 +143,16 @@ json_t *json_text(const char *s)
 	size_t n = strlen(s);
 	json_t *j;
 
-	if (json_validate_utf8(s, n))
+	if (json_validate_utf8(s, n) && !strchr(s, '\\'))
 		return json_stringn(s, n);
+	/* "\\xNN" for a byte that is not UTF-8; "\\\\" for a backslash, so the two never meet. */
 	for (size_t i = 0; i < n;) {
 		size_t len = utf8_len((const unsigned char *)s + i, n - i);
 
-		if (len) {
+		if (len == 1 && s[i] == '\\') {
+			mlv_buf_adds(&b, "\\\\");
+			i++;
+		} else if (len) {
 			mlv_buf_add(&b, s + i, len);
 			i += len;
 		} else {
@@ -243,6 +247,45 @@ char *path_arg(struct mlv_ctx *ctx, const char *arg)
 	return mlv_buf_detach(&b, NULL);
 }
 
+/*
+ * Quote a name for a human line as git does: when it holds a control
+ * character, a double quote or a backslash, write it in double quotes
+ * with C escapes, so that no name can forge a line of output.
+ */
+static void quote_name(struct mlv_buf *b)
+{
+	struct mlv_buf q = MLV_BUF_INIT;
+	int need = 0;
+
+	for (size_t i = 0; i < b->len && !need; i++) {
+		unsigned char c = (unsigned char)b->ptr[i];
+
+		need = c < 0x20 || c == 0x7f || c == '"' || c == '\\';
+	}
+	if (!need)
+		return;
+	mlv_buf_addch(&q, '"');
+	for (size_t i = 0; i < b->len; i++) {
+		unsigned char c = (unsigned char)b->ptr[i];
+
+		switch (c) {
+		case '\n': mlv_buf_adds(&q, "\\n"); break;
+		case '\t': mlv_buf_adds(&q, "\\t"); break;
+		case '"': mlv_buf_adds(&q, "\\\""); break;
+		case '\\': mlv_buf_adds(&q, "\\\\"); break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				mlv_buf_addf(&q, "\\%03o", c);
+			else
+				mlv_buf_addch(&q, (char)c);
+		}
+	}
+	mlv_buf_addch(&q, '"');
+	mlv_buf_reset(b);
+	mlv_buf_add(b, q.ptr, q.len);
+	mlv_buf_release(&q);
+}
+
 const char *path_show(struct mlv_ctx *ctx, const char *path)
 {
 	static struct mlv_buf bufs[4];
@@ -251,6 +294,7 @@ const char *path_show(struct mlv_ctx *ctx, const char *path)
 
 	mlv_buf_reset(b);
 	mlv_path_relative(b, path, ctx->repo->prefix);
+	quote_name(b);
 	return b->ptr;
 }
 
