@@ -166,4 +166,18 @@ test_expect_success 'cat, ls and checkout of a 255-byte name inside a tracked di
 	test "$(cat "long/$name")" = long
 '
 
+test_expect_success 'cat refuses a pointer whose object is not what its type and size say' '
+	echo hello >typed &&
+	mlv add typed &&
+	sed "s/^type file$/type dir\nfiles 1/" typed.mlv >asdir.mlv &&
+	cp typed asdir &&
+	test_must_fail mlv cat asdir 2>err &&
+	test_grep "is a blob, but the pointer says dir" err &&
+	sed "s/^size 6$/size 999/" typed.mlv >longer.mlv &&
+	cp typed longer &&
+	test_must_fail mlv cat longer 2>err &&
+	test_grep "holds 6 bytes, but the pointer says 999" err &&
+	rm asdir asdir.mlv longer longer.mlv
+'
+
 test_done

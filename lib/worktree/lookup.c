@@ -2,6 +2,7 @@
  * What a path names: one artifact, or a file or directory inside a
  * tracked directory (found by descending its stored trees).
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,33 @@ void mlv_resolved_release(struct mlv_resolved *res)
 	memset(&res->oid, 0, sizeof(res->oid));
 	res->mode = 0;
 	res->size = 0;
+}
+
+/* The pointer's object must be what its type says: a tree for a directory, a blob for a file. */
+static int check_type(struct mlv_repo *r, const struct mlv_artifact *a)
+{
+	struct mlv_object_info info;
+	struct mlv_store *s;
+	int ret, dir = a->ptr.type == MLV_PTYPE_DIR;
+
+	if ((ret = mlv_repo_store(&s, r)) < 0)
+		return ret;
+	if ((ret = mlv_store_info(s, &a->ptr.oid, &info)) == MLV_ENOTFOUND) {
+		mlv_error_clear(); /* missing: the read names it */
+		return 0;
+	}
+	if (ret < 0)
+		return ret;
+	if (dir != (info.type == MLV_OBJ_TREE))
+		return mlv_error_set(MLV_ECORRUPT, "%s: object %s is a %s, but the pointer says %s",
+				     a->pointer, mlv_oid_hex(&a->ptr.oid),
+				     info.type == MLV_OBJ_TREE ? "tree" : "blob",
+				     dir ? "dir" : "file");
+	if (!dir && info.type == MLV_OBJ_CHUNK && info.size != a->ptr.size)
+		return mlv_error_set(MLV_ECORRUPT, "%s: object %s holds %" PRIu64 " bytes, but the "
+				     "pointer says %" PRIu64, a->pointer, mlv_oid_hex(&a->ptr.oid),
+				     info.size, a->ptr.size);
+	return 0;
 }
 
 int mlv_artifact_resolve(struct mlv_resolved *out, struct mlv_repo *r, const char *path)
@@ -68,8 +96,10 @@ int mlv_artifact_resolve(struct mlv_resolved *out, struct mlv_repo *r, const cha
 	out->mode = a->ptr.type == MLV_PTYPE_DIR ? MLV_MODE_DIR :
 		    a->ptr.exec ? MLV_MODE_EXEC : MLV_MODE_FILE;
 	out->size = a->ptr.size;
-	if (!a->within)
+	if (!a->within) {
+		ret = check_type(r, a);
 		goto done;
+	}
 	if (out->mode != MLV_MODE_DIR) {
 		ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv ('%s' is a file)",
 				    path, a->path);
