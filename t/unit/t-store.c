@@ -1154,7 +1154,7 @@ static void test_type_mismatch(const char *dir)
 
 	if (!s)
 		return;
-	ok(!mlv_store_writer_new(&w, s) && !mlv_store_writer_put_tree(w, &tree, "ten bytes!", 10) &&
+	ok(!mlv_store_writer_new(&w, s) && !mlv_store_writer_put_tree(w, &tree, "mlvtree 1\n", 10) &&
 	   !mlv_store_writer_commit(w), "a 10-byte tree");
 	mlv_store_writer_free(w);
 	snprintf(db, sizeof(db), "%s/index.db", sdir);
