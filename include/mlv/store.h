@@ -54,8 +54,15 @@ struct mlv_store;
  * SQLite in WAL mode with a busy timeout, so several processes may open
  * one store at once.
  *
- * A damaged index.db (garbage, truncated, or empty while packs exist that
- * no writer is still indexing) is MLV_ECORRUPT naming it, with the hint
+ * Opening heals what a killed writer left (without MLV_STORE_REBUILD):
+ * temporary packs whose writer died are removed, and packs in packs/ that
+ * the index does not name and that no live writer is publishing are
+ * verified in full and indexed -- so an index left empty by the first
+ * add of a store, or emptied, is rebuilt from the packs.  This costs one
+ * readdir of packs/ and one query when there is nothing to do.
+ *
+ * A damaged index.db (garbage, truncated, or empty while the only packs
+ * are damaged) is MLV_ECORRUPT naming it, with the hint
  * "run 'mlv fsck --repair'" (mlv_error_last_hint()).  With
  * MLV_STORE_REBUILD it is moved aside instead (mlv_store_index_moved_aside()
  * says where) and an empty index is opened, for mlv_store_fsck() with
