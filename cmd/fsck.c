@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,9 +82,17 @@ static void check_pointers(struct mlv_ctx *ctx, struct mlv_store *s, struct repo
 		if (!have) {
 			missing(r, a->path, &a->ptr.oid);
 		} else if (a->ptr.type == MLV_PTYPE_DIR) {
-			if (mlv_tree_count(s, &a->ptr.oid, a->path, MLV_TREE_VISIT_MAX, NULL) < 0)
+			uint64_t files = 0;
+
+			if (mlv_tree_count(s, &a->ptr.oid, a->path, MLV_TREE_VISIT_MAX, &files) < 0) {
 				on_problem(r, "tree", a->path, mlv_error_last());
-			else if (mlv_tree_walk(s, &a->ptr.oid, a->path, check_entry, &w) < 0)
+			} else if (files != a->ptr.files) {
+				char d[160];
+
+				snprintf(d, sizeof(d), "its tree holds %" PRIu64 " files, its pointer "
+					 "says %" PRIu64, files, a->ptr.files);
+				on_problem(r, "tree", a->path, d);
+			} else if (mlv_tree_walk(s, &a->ptr.oid, a->path, check_entry, &w) < 0)
 				on_problem(r, "corrupt", a->path, mlv_error_last());
 		}
 	}

@@ -83,8 +83,8 @@ test_expect_success 'temporary files of mlv are never recorded by add, status or
 	echo a >repo/t/a &&
 	echo b >repo/t/sub/b &&
 	mlv -C repo hash t >clean.id &&
-	echo half >repo/t/.mlv-tmp-12345-1-abcdef &&
-	echo half >repo/t/sub/.mlv-tmp-999-2-x &&
+	echo half >repo/t/.mlv-tmp-12345-1-0abcdef1 &&
+	echo half >repo/t/sub/.mlv-tmp-999-l2-deadbeef &&
 	mlv -C repo add t 2>err &&
 	test_must_be_empty err &&
 	test_grep -x "files 2" repo/t.mlv &&

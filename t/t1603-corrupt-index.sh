@@ -36,7 +36,7 @@ damage () {
 	esac
 }
 
-for kind in garbage truncated empty
+for kind in garbage truncated
 do
 	test_expect_success "$kind index: commands fail naming it, with a hint" '
 		damage '$kind' &&
