@@ -124,4 +124,19 @@ test_expect_success 'a symlink at .git/mlv is an error naming it' '
 	test_must_be_empty out
 '
 
+test_expect_success 'GIT_DIR alone makes the current directory the work tree, as in git' '
+	git init -q gdonly &&
+	mkdir elsewhere &&
+	echo data >elsewhere/f &&
+	(
+		cd elsewhere &&
+		test "$(GIT_DIR=../gdonly/.git git rev-parse --show-toplevel)" = "$(pwd)" &&
+		GIT_DIR=../gdonly/.git mlv init -q &&
+		GIT_DIR=../gdonly/.git mlv add f
+	) &&
+	test_path_is_file elsewhere/f.mlv &&
+	test_path_is_missing gdonly/f.mlv &&
+	test_path_is_dir gdonly/.git/mlv
+'
+
 test_done
