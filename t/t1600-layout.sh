@@ -91,7 +91,7 @@ test_expect_success 'GIT_DIR set, in a subdirectory: paths are still relative to
 '
 
 test_expect_success 'GIT_DIR and GIT_WORK_TREE from outside the work tree' '
-	mkdir elsewhere &&
+	mkdir gd-elsewhere &&
 	(cd elsewhere &&
 	 GIT_DIR="$TRASH_DIRECTORY/repo/.git" GIT_WORK_TREE="$TRASH_DIRECTORY/repo" \
 		mlv ls >../ls.out) &&
@@ -126,15 +126,15 @@ test_expect_success 'a symlink at .git/mlv is an error naming it' '
 
 test_expect_success 'GIT_DIR alone makes the current directory the work tree, as in git' '
 	git init -q gdonly &&
-	mkdir elsewhere &&
-	echo data >elsewhere/f &&
+	mkdir gd-elsewhere &&
+	echo data >gd-elsewhere/f &&
 	(
-		cd elsewhere &&
+		cd gd-elsewhere &&
 		test "$(GIT_DIR=../gdonly/.git git rev-parse --show-toplevel)" = "$(pwd)" &&
 		GIT_DIR=../gdonly/.git mlv init -q &&
 		GIT_DIR=../gdonly/.git mlv add f
 	) &&
-	test_path_is_file elsewhere/f.mlv &&
+	test_path_is_file gd-elsewhere/f.mlv &&
 	test_path_is_missing gdonly/f.mlv &&
 	test_path_is_dir gdonly/.git/mlv
 '
