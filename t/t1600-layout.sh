@@ -91,7 +91,7 @@ test_expect_success 'GIT_DIR set, in a subdirectory: paths are still relative to
 '
 
 test_expect_success 'GIT_DIR and GIT_WORK_TREE from outside the work tree' '
-	mkdir gd-elsewhere &&
+	mkdir elsewhere &&
 	(cd elsewhere &&
 	 GIT_DIR="$TRASH_DIRECTORY/repo/.git" GIT_WORK_TREE="$TRASH_DIRECTORY/repo" \
 		mlv ls >../ls.out) &&
