@@ -1,4 +1,3 @@
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,75 +27,6 @@ static void on_problem(void *ctx, const char *kind, const char *what, const char
 	} else {
 		printf("%s: %s%s%s\n", kind, what, detail && *detail ? ": " : "", detail ? detail : "");
 	}
-}
-
-struct walk {
-	struct mlv_store *s;
-	struct report *r;
-};
-
-static void missing(struct report *r, const char *path, const struct mlv_oid *id)
-{
-	char detail[160];
-
-	snprintf(detail, sizeof(detail), "object %s is not (completely) in the store",
-		 mlv_oid_hex(id));
-	on_problem(r, "missing", path, detail);
-}
-
-static int check_entry(void *ctx, const char *path, const struct mlv_tree_entry *e)
-{
-	struct walk *w = ctx;
-	int ret = mlv_store_has_blob(w->s, &e->oid);
-
-	if (ret == 0)
-		missing(w->r, path, &e->oid);
-	return ret < 0 ? ret : 0;
-}
-
-/*
- * Every pointer must name objects that are here, down to the last file.
- * A tracked directory is counted before it is walked, so a hostile tree
- * (too deep, too many entries, 2^41 files through shared subtrees) is
- * one problem found at once, not a walk that never ends.
- */
-static void check_pointers(struct mlv_ctx *ctx, struct mlv_store *s, struct report *r)
-{
-	struct mlv_artifact_list list = { 0 };
-	struct walk w = { s, r };
-
-	if (mlv_artifacts_find_at(&list, ctx->repo->topfd, NULL, 0) < 0)
-		die_lib();
-	for (size_t i = 0; i < list.nr; i++) {
-		const struct mlv_artifact *a = &list.items[i];
-		int have;
-
-		if (a->error) {
-			on_problem(r, "pointer", a->pointer, a->error);
-			continue;
-		}
-		have = a->ptr.type == MLV_PTYPE_DIR ? mlv_store_has(s, &a->ptr.oid) :
-						       mlv_store_has_blob(s, &a->ptr.oid);
-		if (have < 0)
-			die_lib();
-		if (!have) {
-			missing(r, a->path, &a->ptr.oid);
-		} else if (a->ptr.type == MLV_PTYPE_DIR) {
-			uint64_t files = 0;
-
-			if (mlv_tree_count(s, &a->ptr.oid, a->path, MLV_TREE_VISIT_MAX, &files) < 0) {
-				on_problem(r, "tree", a->path, mlv_error_last());
-			} else if (files != a->ptr.files) {
-				char d[160];
-
-				snprintf(d, sizeof(d), "its tree holds %" PRIu64 " files, its pointer "
-					 "says %" PRIu64, files, a->ptr.files);
-				on_problem(r, "tree", a->path, d);
-			} else if (mlv_tree_walk(s, &a->ptr.oid, a->path, check_entry, &w) < 0)
-				on_problem(r, "corrupt", a->path, mlv_error_last());
-		}
-	}
-	mlv_artifact_list_release(&list);
 }
 
 static void emit(struct report *r, struct mlv_store *s, const struct mlv_fsck_stats *stats,
@@ -161,7 +91,8 @@ int cmd_fsck(int argc, const char **argv, struct mlv_ctx *ctx)
 		json_decref(r.problems);
 		die_lib();
 	}
-	check_pointers(ctx, s, &r);
+	if (mlv_worktree_verify(ctx->repo, on_problem, &r) < 0)
+		die_lib();
 	/* The store's own count of what remains, plus the pointers' problems. */
 	remaining = r.count > stats.repaired + r.repaired ? r.count - stats.repaired - r.repaired : 0;
 	if (json)

@@ -272,6 +272,16 @@ int mlv_hash_path_at(struct mlv_oid *out, uint64_t *size, uint64_t *files,
 		     struct mlv_store *store, int dirfd, const char *path, int dereference,
 		     const struct mlv_wt_callbacks *cb);
 
+/*
+ * Verify every pointer of the work tree against the store: bad pointers,
+ * objects missing down to the last file of a tracked directory, trees
+ * whose file count is not the pointer's.  A tracked directory is counted
+ * before it is walked, so a hostile tree (too deep, too many entries,
+ * 2^41 files through shared subtrees) is one problem found at once.
+ * Each problem goes to `report`; <0 only when the check itself failed.
+ */
+int mlv_worktree_verify(struct mlv_repo *r, mlv_fsck_report_fn report, void *ctx);
+
 #pragma GCC visibility pop
 
 #endif
