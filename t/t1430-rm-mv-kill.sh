@@ -4,23 +4,6 @@ test_description='kill -9 at every unlink and rename of mlv rm and mlv mv: nothi
 
 . "$(dirname "$0")"/test-lib.sh
 
-# strace delivers SIGKILL when the command enters its Nth call of a
-# system call: a kill -9 at an exact moment, the same on every machine.
-test_lazy_prereq STRACE_INJECT '
-	strace -f -o /dev/null -e trace=unlinkat -e inject=unlinkat:signal=KILL:when=1 \
-		rm -f nosuch
-	test $? = 137
-'
-
-# killed_at SYSCALL N CMD...: run CMD, killed with SIGKILL when it enters
-# SYSCALL for the Nth time.  Exit status 0 when CMD finished before.
-killed_at () {
-	killed_sc_=$1 killed_n_=$2 &&
-	shift 2 &&
-	ASAN_OPTIONS=detect_leaks=0 strace -f -o /dev/null -e trace="$killed_sc_" \
-		-e inject="$killed_sc_":signal=KILL:when="$killed_n_" "$@"
-}
-
 # recovered: fsck passes, and checkout gives back every tracked path's data.
 recovered () {
 	mlv fsck &&

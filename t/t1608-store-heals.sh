@@ -13,20 +13,6 @@ after a kill -9, by the next command.'
 
 . "$(dirname "$0")"/test-lib.sh
 
-test_lazy_prereq STRACE_INJECT '
-	strace -f -o /dev/null -e trace=unlinkat -e inject=unlinkat:signal=KILL:when=1 \
-		rm -f nosuch
-	test $? = 137
-'
-
-# killed_at SYSCALL N CMD...: CMD gets SIGKILL when it enters SYSCALL for the Nth time.
-killed_at () {
-	killed_sc_=$1 killed_n_=$2 &&
-	shift 2 &&
-	ASAN_OPTIONS=detect_leaks=0 strace -f -o /dev/null -e trace="$killed_sc_" \
-		-e inject="$killed_sc_":signal=KILL:when="$killed_n_" "$@"
-}
-
 # healed DIR FILE: after one ordinary command, fsck passes, and FILE can be
 # added (again) and read back.
 healed () {

@@ -429,6 +429,22 @@ test_lazy_prereq TMPFS_MOUNT '
 	mount -t tmpfs -o size=1m tmpfs mnt &&
 	umount mnt
 '
+# strace can deliver a signal when a command enters a system call.
+test_lazy_prereq STRACE_INJECT '
+	strace -f -o /dev/null -e trace=unlinkat -e inject=unlinkat:signal=KILL:when=1 \
+		rm -f nosuch
+	test $? = 137
+'
+
+# killed_at SYSCALL N CMD...: run CMD, killed with SIGKILL when it enters
+# SYSCALL for the Nth time (a kill -9 at an exact moment, the same on
+# every machine).  CMD's own status when it finished before.
+killed_at () {
+	killed_sc_=$1 killed_n_=$2 &&
+	shift 2 &&
+	ASAN_OPTIONS=detect_leaks=0 strace -f -o /dev/null -e trace="$killed_sc_" \
+		-e inject="$killed_sc_":signal=KILL:when="$killed_n_" "$@"
+}
 
 # ---------------------------------------------------------------------------
 # Running tests.
