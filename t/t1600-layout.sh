@@ -124,19 +124,20 @@ test_expect_success 'a symlink at .git/mlv is an error naming it' '
 	test_must_be_empty out
 '
 
-test_expect_success 'GIT_DIR alone makes the current directory the work tree, as in git' '
+test_expect_success 'GIT_DIR alone acts on the repository'"'"'s own work tree, never the current directory' '
 	git init -q gdonly &&
-	mkdir gd-elsewhere &&
-	echo data >gd-elsewhere/f &&
+	mlv -C gdonly init -q &&
+	echo data >gdonly/f &&
+	mlv -C gdonly add f &&
+	mkdir gd-outside &&
 	(
-		cd gd-elsewhere &&
-		test "$(GIT_DIR=../gdonly/.git git rev-parse --show-toplevel)" = "$(pwd)" &&
-		GIT_DIR=../gdonly/.git mlv init -q &&
-		GIT_DIR=../gdonly/.git mlv add f
+		cd gd-outside &&
+		GIT_DIR=../gdonly/.git mlv status >../gd-status &&
+		GIT_DIR=../gdonly/.git mlv checkout
 	) &&
-	test_path_is_file gd-elsewhere/f.mlv &&
-	test_path_is_missing gdonly/f.mlv &&
-	test_path_is_dir gdonly/.git/mlv
+	test_grep "f" gd-status &&
+	ls -A gd-outside >listing &&
+	test_must_be_empty listing
 '
 
 test_done

@@ -53,33 +53,6 @@ static int same_dir(const char *a, const char *b)
 }
 
 /*
- * Does the repository at `gitdir` name its work tree (core.worktree), or
- * have none (core.bare)?  Then GIT_DIR alone does not make the current
- * directory the work tree.
- */
-static int has_core_worktree(const char *gitdir)
-{
-	git_repository *repo = NULL;
-	git_config *cfg = NULL;
-	git_buf buf = GIT_BUF_INIT;
-	int bare = 0, ret = 1;
-
-	if (git_repository_open_ext(&repo, gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
-	    git_repository_config_snapshot(&cfg, repo) < 0) {
-		git_error_clear();
-		goto done;
-	}
-	ret = git_config_get_string_buf(&buf, cfg, "core.worktree") == 0 ||
-	      (git_config_get_bool(&bare, cfg, "core.bare") == 0 && bare);
-	git_error_clear();
-done:
-	git_buf_dispose(&buf);
-	git_config_free(cfg);
-	git_repository_free(repo);
-	return ret;
-}
-
-/*
  * Open the git repository: like git, from the environment (GIT_DIR,
  * GIT_WORK_TREE, GIT_CEILING_DIRECTORIES, GIT_COMMON_DIR...) when
  * `start` is NULL, else by discovery from `start`.  libgit2 leaves
@@ -92,8 +65,6 @@ static int open_git(git_repository **out, const char *start)
 
 	if (start)
 		return git_repository_open_ext(out, start, 0, NULL);
-	if ((!wt || !*wt) && gd && *gd && !has_core_worktree(gd))
-		wt = "."; /* as git: GIT_DIR alone makes the current directory the work tree */
 	if (!wt || !*wt)
 		return git_repository_open_ext(out, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
 	if (gd && *gd)
