@@ -37,9 +37,8 @@ static const char *const sql_text[SQL__COUNT] = {
 		" (oid, pack, offset, stored_len, raw_len, type, comp, used_ns)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[SQL_OBJ_MOVE] =
-		"INSERT OR REPLACE INTO objects"
-		" (oid, pack, offset, stored_len, raw_len, type, comp, used_ns)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		"UPDATE objects SET pack = ?2, offset = ?3, stored_len = ?4, raw_len = ?5,"
+		" type = ?6, comp = ?7, used_ns = ?8 WHERE oid = ?1",
 	[SQL_OBJ_TOUCH] = "UPDATE objects SET used_ns = ?2 WHERE oid = ?1 AND used_ns < ?2",
 	[SQL_OBJ_PREFIX] = "SELECT oid FROM objects WHERE oid >= ?1 AND oid <= ?2 LIMIT 2",
 	[SQL_OBJ_ALL] =
@@ -303,7 +302,9 @@ int mlv_index_add_object(struct mlv_index *ix, int64_t pack_id, const struct mlv
 
 int mlv_index_move_object(struct mlv_index *ix, int64_t pack_id, const struct mlv_pack_entry *e)
 {
-	return put_object(ix, SQL_OBJ_MOVE, pack_id, e);
+	int ret = put_object(ix, SQL_OBJ_INSERT, pack_id, e);
+
+	return ret ? ret : put_object(ix, SQL_OBJ_MOVE, pack_id, e);
 }
 
 int mlv_index_touch_object(struct mlv_index *ix, const struct mlv_oid *id, int64_t when_ns)

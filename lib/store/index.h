@@ -65,7 +65,7 @@ int mlv_index_set_pack_signature(struct mlv_index *ix, int64_t pack_id, uint64_t
  * Index an object in a pack.  mlv_index_add_object() never moves an
  * existing row (an object stays where it was found first);
  * mlv_index_move_object() does, and is only for a copy the caller has
- * just written or verified, replacing a row whose copy is bad or gone.
+ * read back and verified, replacing a row whose copy is bad or gone.
  */
 int mlv_index_add_object(struct mlv_index *ix, int64_t pack_id, const struct mlv_pack_entry *e);
 int mlv_index_move_object(struct mlv_index *ix, int64_t pack_id, const struct mlv_pack_entry *e);

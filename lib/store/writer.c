@@ -722,6 +722,25 @@ static void drop_packs(struct mlv_store_writer *w)
  * the objects that were reused.  The stat cache lives in its own
  * database: a batch open there is not affected.
  */
+/*
+ * Read record `e` back from the sealed pack `name` and check it (header,
+ * id, size, hash), before an index row moves to it.
+ */
+static int verify_written(struct mlv_store_writer *w, const char *name,
+			  const struct mlv_pack_entry *e)
+{
+	struct mlv_buf raw = MLV_BUF_INIT;
+	struct mlv_pack_file pf;
+	int ret;
+
+	if ((ret = mlv_store_pack_open(w->s, name, &pf)))
+		return ret;
+	ret = mlv_pack_read_record(&w->wrd, &pf, e->offset, &e->id, e->raw_len, &raw, NULL);
+	close(pf.fd);
+	mlv_buf_release(&raw);
+	return ret;
+}
+
 static int index_packs(struct mlv_store_writer *w, char (*names)[MLV_PACK_NAME_MAX])
 {
 	struct mlv_index *ix = w->s->ix;
@@ -744,11 +763,16 @@ static int index_packs(struct mlv_store_writer *w, char (*names)[MLV_PACK_NAME_M
 							mlv_pack_writer_mtime_ns(w->sealed[i]))))
 			goto done;
 		for (size_t k = 0; k < nr; k++) {
-			/* A copy we just wrote replaces one found bad; others never move a row. */
-			if (oidset_has(&w->replace, &e[k].id))
-				ret = mlv_index_move_object(ix, pack_id, &e[k]);
-			else
+			/*
+			 * A copy we just wrote replaces one found bad, once it
+			 * reads back intact; others never move a row.
+			 */
+			if (oidset_has(&w->replace, &e[k].id)) {
+				if (!(ret = verify_written(w, names[i], &e[k])))
+					ret = mlv_index_move_object(ix, pack_id, &e[k]);
+			} else {
 				ret = mlv_index_add_object(ix, pack_id, &e[k]);
+			}
 			if (ret)
 				goto done;
 		}
