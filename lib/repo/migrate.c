@@ -31,24 +31,12 @@ struct migration {
 /* 1 when the old `path` exists, 0 when not; a symlink or odd type is an error. */
 static int old_entry(struct mlv_repo *r, const char *path, int want_dir)
 {
-	struct stat st;
-	int ret = mlv_fs_lstat(r->topfd, path, &st);
+	int ret = mlv_repo_check_own(r, path, want_dir);
 
-	if (ret == MLV_ENOTFOUND) {
-		mlv_error_clear();
-		return 0;
-	}
-	if (ret < 0)
-		return ret;
-	if (S_ISLNK(st.st_mode) || (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))) {
-		ret = mlv_error_set(MLV_EINVALID,
-				    "'%s/%s' is %s: mlv keeps its store in '%s' and will not move it from there",
-				    r->top, path, S_ISLNK(st.st_mode) ? "a symbolic link" : "not a plain file or directory",
-				    r->storedir);
-		mlv_error_set_hint("remove '%s' (it is not mlv's)", path);
-		return ret;
-	}
-	return 1;
+	if (ret == MLV_EINVALID)
+		mlv_error_set_hint("remove '%s' (it is not mlv's): mlv keeps its store in '%s'",
+				   path, r->storedir);
+	return ret;
 }
 
 static int copy_fd(int from, int to, const char *what)

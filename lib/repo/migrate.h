@@ -16,4 +16,11 @@
  */
 int mlv_repo_migrate(struct mlv_repo *r);
 
+/*
+ * Where mlv keeps its own files, `path` (below the work tree) must be a
+ * directory (`want_dir`) or a regular file, never a symlink: 1 when it
+ * is, 0 when it does not exist, else MLV_EINVALID naming it.
+ */
+int mlv_repo_check_own(struct mlv_repo *r, const char *path, int want_dir);
+
 #endif

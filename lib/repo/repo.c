@@ -80,8 +80,7 @@ static int open_git(git_repository **out, const char *start)
 	return rc;
 }
 
-/* A symlink (or a non-directory) where mlv keeps its own files is an error naming it. */
-static int check_own(struct mlv_repo *r, const char *path, int want_dir)
+int mlv_repo_check_own(struct mlv_repo *r, const char *path, int want_dir)
 {
 	struct stat st;
 	int ret = mlv_fs_lstat(r->topfd, path, &st);
@@ -175,7 +174,7 @@ static int open_repo(struct mlv_repo **out, const char *start)
 	r->mlvdir = mlv_xstrfmt("%s/.mlv", toplen ? r->top : "");
 	r->storedir = mlv_xstrfmt("%s/mlv", r->commondir);
 	r->wtdir = mlv_xstrfmt("%s/mlv", r->gitdir);
-	if ((ret = check_own(r, ".mlv", 1)) < 0 || (ret > 0 && (ret = check_own(r, ".mlv/config", 0)) < 0))
+	if ((ret = mlv_repo_check_own(r, ".mlv", 1)) < 0 || (ret > 0 && (ret = mlv_repo_check_own(r, ".mlv/config", 0)) < 0))
 		goto fail;
 	r->initialized = (mlv_fs_exists(r->topfd, ".mlv") > 0) || is_dir(r->storedir);
 	mlv_error_clear();
@@ -300,7 +299,7 @@ int mlv_repo_init(struct mlv_repo *r, int *created)
 {
 	int made = 0, ret;
 
-	if ((ret = check_own(r, ".mlv", 1)) < 0)
+	if ((ret = mlv_repo_check_own(r, ".mlv", 1)) < 0)
 		return ret;
 	if (!ret) {
 		if ((ret = mlv_fs_mkdirs(r->topfd, ".mlv")) < 0)
