@@ -22,8 +22,6 @@ int mlv_write_all(int fd, const void *data, size_t len, const char *path_for_err
 int mlv_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, int durable);
 
 int mlv_fsync_dir(const char *dir);
-/* mkdir -p; existing directories are fine. */
-int mlv_mkdir_p(const char *path, mode_t mode);
 
 #pragma GCC visibility pop
 

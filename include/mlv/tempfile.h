@@ -38,9 +38,8 @@ int mlv_tempfile_create(struct mlv_tempfile **out, int *fd, int dirfd, const cha
  */
 struct mlv_tempfile *mlv_tempfile_register(int dirfd, const char *name);
 
-/* Its name inside its directory, and that directory's fd. */
+/* Its name inside its directory. */
 const char *mlv_tempfile_name(const struct mlv_tempfile *t);
-int mlv_tempfile_dirfd(const struct mlv_tempfile *t);
 
 /*
  * Rename it to `base` in directory `todirfd` and forget it.  On failure

@@ -114,26 +114,3 @@ done:
 	return ret;
 }
 
-int mlv_mkdir_p(const char *path, mode_t mode)
-{
-	struct mlv_buf b = MLV_BUF_INIT;
-	int ret = 0;
-
-	mlv_buf_adds(&b, path);
-	for (char *p = b.ptr + 1; ; p++) {
-		int end = (*p == '\0');
-
-		if (*p != '/' && !end)
-			continue;
-		*p = '\0';
-		if (mkdir(b.ptr, mode) < 0 && errno != EEXIST) {
-			ret = mlv_error_set_errno(MLV_EIO, "cannot create directory '%s'", b.ptr);
-			break;
-		}
-		if (end)
-			break;
-		*p = '/';
-	}
-	mlv_buf_release(&b);
-	return ret;
-}

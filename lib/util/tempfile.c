@@ -128,11 +128,6 @@ const char *mlv_tempfile_name(const struct mlv_tempfile *t)
 	return t->name;
 }
 
-int mlv_tempfile_dirfd(const struct mlv_tempfile *t)
-{
-	return t->dirfd;
-}
-
 int mlv_tempfile_rename(struct mlv_tempfile *t, int todirfd, const char *base, const char *display)
 {
 	if (renameat(t->dirfd, t->name, todirfd, base) < 0)
