@@ -113,4 +113,3 @@ done:
 	mlv_buf_release(&tmp);
 	return ret;
 }
-
