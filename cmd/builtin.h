@@ -26,11 +26,16 @@ struct mlv_ctx {
 int cmd_add(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_cat(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_diff(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_fsck(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_gc(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_hash(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_help(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_hooks(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_init(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_log(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_ls(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_merge_driver(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_mv(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_rm(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_status(int argc, const char **argv, struct mlv_ctx *ctx);

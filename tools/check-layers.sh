@@ -1,7 +1,7 @@
 #!/bin/sh
 # lib/ is grouped by subsystem and its includes flow one way:
 #
-#	util  <-  store  <-  repo  <-  worktree
+#	util  <-  store  <-  repo  <-  worktree  <-  history
 #
 # A file may include headers of its own layer and of the layers to its
 # left, never to its right.  Public headers (include/mlv/*.h) belong to
@@ -15,12 +15,18 @@ rank() {
 	store) echo 1 ;;
 	repo) echo 2 ;;
 	worktree) echo 3 ;;
+	history) echo 4 ;;
 	*) echo 99 ;;
 	esac
 }
 
-# The layer of a public header.
+# The layer of a public header: its "mlv-layer: <name>" comment, or this map.
 public_layer() {
+	marker=$(sed -n 's/.*mlv-layer: *\([a-z]*\).*/\1/p' "include/mlv/$1" 2>/dev/null | head -n 1)
+	if [ -n "$marker" ]; then
+		echo "$marker"
+		return
+	fi
 	case "$1" in
 	buf.h | error.h | fileio.h | oid.h | path.h | fs.h | lock.h | tempfile.h) echo util ;;
 	store.h | tree.h) echo store ;;

@@ -1,0 +1,66 @@
+#ifndef MLV_HISTORY_H
+#define MLV_HISTORY_H
+
+/* mlv-layer: history */
+#pragma GCC visibility push(default)
+
+#include "worktree.h"
+
+/*
+ * Pointer files as git stores them: the artifacts of any revision.
+ *
+ * Everything here reads git's objects through libgit2 (r->git) and never
+ * the work tree, so it works in a bare repository too (r->topfd < 0).
+ * A pointer found in a git tree goes through the same gate as one on
+ * disk: its path must pass mlv_path_check(), it must be a regular blob
+ * (mode 100644 or 100755; a symlink or submodule named *.mlv is a bad
+ * pointer) of at most MLV_POINTER_MAX bytes, and it must parse.  A bad
+ * one is an artifact with `error` set, never a failure of the whole call.
+ */
+struct git_commit;
+struct git_tree;
+
+/*
+ * Resolve `rev` as git rev-parse does (a branch, tag, HEAD~3, a short
+ * hash, ...) and peel it to a commit.  MLV_ENOTFOUND "unknown revision
+ * '<rev>'" when git cannot; MLV_EINVALID when it names something that is
+ * not a commit.  The caller frees `*out` with git_commit_free().
+ */
+int mlv_rev_commit(struct git_commit **out, struct mlv_repo *r, const char *rev);
+
+/*
+ * The same, down to the commit's root tree (git_tree_free()).  `rev` may
+ * also be ":" (or ":0"), meaning git's index: the tree of what is staged.
+ */
+int mlv_rev_tree(struct git_tree **out, struct mlv_repo *r, const char *rev);
+
+/*
+ * Fill `a` from the pointer blob `pointer` (a repo-relative path ending in
+ * ".mlv") of git tree `tree`.  MLV_ENOTFOUND (a untouched) when the tree
+ * has no such entry; otherwise 0, or the error of a bad pointer (then
+ * a->error says why, as mlv_artifact_load() does for a file).
+ */
+int mlv_rev_artifact_load(struct mlv_artifact *a, struct mlv_repo *r, struct git_tree *tree,
+			  const char *pointer);
+
+/*
+ * The artifacts of git tree `tree`, as mlv_artifacts_find_at() finds them
+ * in the work tree: with no `paths` every pointer in the tree; otherwise
+ * each path names an artifact (data path or pointer), a directory to
+ * search below, or a path inside a tracked directory (`within` set).  A
+ * path matching nothing is MLV_ENOTFOUND naming it and `rev_name`.
+ * Sorted by path; bad pointers are included with `error` set.
+ */
+int mlv_rev_artifacts(struct mlv_artifact_list *out, struct mlv_repo *r, struct git_tree *tree,
+		      const char *rev_name, const char *const *paths, size_t n);
+
+/*
+ * What `path` names at a revision (mlv_artifact_resolve() for a git
+ * tree): a tracked file or directory, or a file or directory inside one.
+ */
+int mlv_rev_resolve(struct mlv_resolved *out, struct mlv_repo *r, struct git_tree *tree,
+		    const char *rev_name, const char *path);
+
+#pragma GCC visibility pop
+
+#endif
