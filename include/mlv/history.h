@@ -28,10 +28,7 @@ struct git_tree;
  */
 int mlv_rev_commit(struct git_commit **out, struct mlv_repo *r, const char *rev);
 
-/*
- * The same, down to the commit's root tree (git_tree_free()).  `rev` may
- * also be ":" (or ":0"), meaning git's index: the tree of what is staged.
- */
+/* The same, down to the commit's root tree (git_tree_free()). */
 int mlv_rev_tree(struct git_tree **out, struct mlv_repo *r, const char *rev);
 
 /*

@@ -93,6 +93,12 @@ int mlv_repo_git_tracks(struct mlv_repo *r, const char *path, int prefix_match);
  */
 int mlv_repo_git_committed(struct mlv_repo *r, const char *path);
 
+/*
+ * Set the error state from libgit2's last error: "<what>: <libgit2's
+ * message>", with mlv error code `code`; returns `code`.
+ */
+int mlv_git_error(int code, const char *what);
+
 #pragma GCC visibility pop
 
 #endif

@@ -39,6 +39,8 @@ struct mlv_artifact_list {
 };
 
 void mlv_artifact_list_release(struct mlv_artifact_list *l);
+/* Sort by path; drop repeats, and parts of a directory that is also named whole. */
+void mlv_artifact_list_sort(struct mlv_artifact_list *l);
 
 /*
  * Find artifacts below the work tree `topfd` (a repository's r->topfd):
@@ -62,6 +64,13 @@ int mlv_artifacts_find_at(struct mlv_artifact_list *out, int topfd, const char *
  * conflict markers, a->conflicted is set.  Release `a` with the list.
  */
 int mlv_artifact_load(struct mlv_artifact *a, int topfd, const char *pointer);
+
+/*
+ * The same for a pointer's bytes read from elsewhere (a git blob): path
+ * gate, at most MLV_POINTER_MAX bytes, parse.
+ */
+int mlv_artifact_load_buf(struct mlv_artifact *a, const char *pointer, const void *data,
+			  size_t len);
 
 /* What to tell the user about a bad pointer (empty when a->error is NULL). */
 void mlv_artifact_hint(struct mlv_buf *out, const struct mlv_artifact *a);
@@ -98,6 +107,12 @@ struct mlv_resolved {
 	uint64_t size;
 };
 int mlv_artifact_resolve(struct mlv_resolved *out, struct mlv_repo *r, const char *path);
+/*
+ * The second half of mlv_artifact_resolve(), for callers that found the
+ * artifact elsewhere (a revision): `out->artifact` holds the one artifact
+ * `path` names; check its pointer and descend its trees to `path`.
+ */
+int mlv_resolved_descend(struct mlv_resolved *out, struct mlv_repo *r, const char *path);
 void mlv_resolved_release(struct mlv_resolved *res);
 
 /* Callbacks shared by the operations below; any may be NULL. */

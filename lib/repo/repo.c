@@ -27,7 +27,7 @@
 #include "mlv/repo.h"
 #include "repo/migrate.h"
 
-static int git_err(int code, const char *what)
+int mlv_git_error(int code, const char *what)
 {
 	const git_error *e = git_error_last();
 
@@ -348,7 +348,7 @@ int mlv_repo_git_tracks(struct mlv_repo *r, const char *path, int prefix_match)
 	int ret = 0;
 
 	if (git_repository_index(&idx, r->git) < 0)
-		return git_err(MLV_ERROR, "cannot read the git index");
+		return mlv_git_error(MLV_ERROR, "cannot read the git index");
 	if (git_index_get_bypath(idx, path, 0)) {
 		ret = 1;
 	} else if (prefix_match) {

@@ -47,9 +47,9 @@ static int has_suffix(const char *s, size_t len)
 	return len > suffix_len && !memcmp(s + len - suffix_len, MLV_POINTER_SUFFIX, suffix_len);
 }
 
-int mlv_artifact_load(struct mlv_artifact *a, int topfd, const char *pointer)
+/* Path gate and name checks; `a` holds the names afterwards either way. */
+static int artifact_start(struct mlv_artifact *a, const char *pointer)
 {
-	struct mlv_buf b = MLV_BUF_INIT;
 	char *what;
 	int ret;
 
@@ -63,17 +63,42 @@ int mlv_artifact_load(struct mlv_artifact *a, int topfd, const char *pointer)
 	free(what);
 	if (!ret && !has_suffix(pointer, strlen(pointer)))
 		ret = mlv_error_set(MLV_EINVALID, "'%s' is not a pointer file name", pointer);
-	if (!ret)
-		ret = mlv_fs_read_file(&b, topfd, pointer, MLV_POINTER_MAX);
+	return ret;
+}
+
+static int artifact_finish(struct mlv_artifact *a, int ret, const char *data, size_t len)
+{
 	if (!ret) {
-		ret = mlv_pointer_parse(&a->ptr, b.ptr, b.len, pointer);
-		if (ret < 0 && mlv_pointer_conflicted(b.ptr, b.len))
+		ret = mlv_pointer_parse(&a->ptr, data, len, a->pointer);
+		if (ret < 0 && mlv_pointer_conflicted(data, len))
 			a->conflicted = 1;
 	}
 	if (ret < 0)
 		a->error = mlv_strdup(mlv_error_last());
+	return ret;
+}
+
+int mlv_artifact_load(struct mlv_artifact *a, int topfd, const char *pointer)
+{
+	struct mlv_buf b = MLV_BUF_INIT;
+	int ret = artifact_start(a, pointer);
+
+	if (!ret)
+		ret = mlv_fs_read_file(&b, topfd, pointer, MLV_POINTER_MAX);
+	ret = artifact_finish(a, ret, b.ptr, b.len);
 	mlv_buf_release(&b);
 	return ret;
+}
+
+int mlv_artifact_load_buf(struct mlv_artifact *a, const char *pointer, const void *data,
+			  size_t len)
+{
+	int ret = artifact_start(a, pointer);
+
+	if (!ret && len > MLV_POINTER_MAX)
+		ret = mlv_error_set(MLV_EINVALID, "'%s' is larger than %u bytes: not a pointer file",
+				    pointer, MLV_POINTER_MAX);
+	return artifact_finish(a, ret, data, len);
 }
 
 void mlv_artifact_hint(struct mlv_buf *out, const struct mlv_artifact *a)
@@ -240,8 +265,7 @@ static int artifact_cmp(const void *va, const void *vb)
 	return strcmp(a->within, b->within);
 }
 
-/* Sort; drop repeats, and parts of a directory that is also named whole. */
-static void sort_unique(struct mlv_artifact_list *l)
+void mlv_artifact_list_sort(struct mlv_artifact_list *l)
 {
 	size_t kept = 0;
 
@@ -327,7 +351,7 @@ int mlv_artifacts_find_at(struct mlv_artifact_list *out, int topfd, const char *
 		ret = find_below(out, topfd, "", 0);
 	for (size_t i = 0; i < n && !ret; i++)
 		ret = find_one(out, topfd, paths[i]);
-	sort_unique(out);
+	mlv_artifact_list_sort(out);
 	return ret;
 }
 

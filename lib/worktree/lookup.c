@@ -65,10 +65,6 @@ static int check_type(struct mlv_repo *r, const struct mlv_artifact *a)
 
 int mlv_artifact_resolve(struct mlv_resolved *out, struct mlv_repo *r, const char *path)
 {
-	const struct mlv_artifact *a;
-	struct mlv_buf sofar = MLV_BUF_INIT;
-	struct mlv_store *s = NULL;
-	const char *rest;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -77,13 +73,21 @@ int mlv_artifact_resolve(struct mlv_resolved *out, struct mlv_repo *r, const cha
 
 		ret = mlv_artifacts_find_at(&out->artifact, r->topfd, one, 1);
 	}
-	if (ret == MLV_ENOTFOUND || (!ret && out->artifact.nr != 1)) {
-		ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", *path ? path : ".");
-		goto done;
-	}
+	if (ret == MLV_ENOTFOUND || (!ret && out->artifact.nr != 1))
+		return mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", *path ? path : ".");
 	if (ret < 0)
-		goto done;
-	a = &out->artifact.items[0];
+		return ret;
+	return mlv_resolved_descend(out, r, path);
+}
+
+int mlv_resolved_descend(struct mlv_resolved *out, struct mlv_repo *r, const char *path)
+{
+	const struct mlv_artifact *a = &out->artifact.items[0];
+	struct mlv_buf sofar = MLV_BUF_INIT;
+	struct mlv_store *s = NULL;
+	const char *rest;
+	int ret = 0;
+
 	if (!a->within && strcmp(a->path, path) && strcmp(a->pointer, path)) {
 		ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv", path);
 		goto done;
