@@ -102,13 +102,24 @@ static int set_value(const struct option *o, const char *arg, const char *const 
 int parse_options(int argc, const char **argv, const struct option *opts,
 		  const char *const *usage)
 {
+	return parse_options_dashdash(argc, argv, opts, usage, NULL);
+}
+
+int parse_options_dashdash(int argc, const char **argv, const struct option *opts,
+			   const char *const *usage, int *dashdash)
+{
 	int nargs = 0, i;
+
+	if (dashdash)
+		*dashdash = -1;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const struct option *o;
 
 		if (!strcmp(a, "--")) {
+			if (dashdash)
+				*dashdash = nargs;
 			i++;
 			break;
 		}

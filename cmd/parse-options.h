@@ -38,6 +38,12 @@ struct option {
  */
 int parse_options(int argc, const char **argv, const struct option *opts,
 		  const char *const *usage);
+/*
+ * The same; `*dashdash` is the number of operands before "--", or -1 when
+ * there was none (to tell "<rev> -- <path>" from "<path>").
+ */
+int parse_options_dashdash(int argc, const char **argv, const struct option *opts,
+			   const char *const *usage, int *dashdash);
 
 /* Print "usage: ..." and the option list to stderr and exit 129. */
 void usage_with_options(const char *const *usage, const struct option *opts)
