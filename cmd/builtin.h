@@ -89,6 +89,15 @@ int find_artifact(struct mlv_ctx *ctx, struct mlv_artifact_list *out, const char
 struct mlv_artifact;
 void report_bad_artifact(const struct mlv_artifact *a);
 
+/*
+ * Whether operand `arg` (the first) is a revision, as git decides: with
+ * `dashdash` (parse_options_dashdash()) 0 it is a path, above 0 a
+ * revision; with no "--", a revision when git resolves it to a commit and
+ * no file or pointer of that name exists (dies "ambiguous argument" when
+ * both hold).
+ */
+int arg_is_rev(struct mlv_ctx *ctx, const char *arg, int dashdash);
+
 /* `path` (repo-relative) shown relative to where the user stands. */
 const char *path_show(struct mlv_ctx *ctx, const char *path);
 

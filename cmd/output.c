@@ -4,9 +4,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <git2.h>
 
 #include "builtin.h"
 #include "mlv/buf.h"
+#include "mlv/fs.h"
+#include "mlv/history.h"
 #include "mlv/path.h"
 #include "mlv/worktree.h"
 
@@ -333,4 +336,38 @@ void report_bad_artifact(const struct mlv_artifact *a)
 	if (h.len)
 		hint("%s", h.ptr);
 	mlv_buf_release(&h);
+}
+
+int arg_is_rev(struct mlv_ctx *ctx, const char *arg, int dashdash)
+{
+	struct git_commit *c;
+	struct mlv_buf p = MLV_BUF_INIT;
+	int rev, path = 0;
+
+	if (dashdash == 0)
+		return 0;
+	if (dashdash > 0)
+		return 1;
+	rev = mlv_rev_commit(&c, ctx->repo, arg) == 0;
+	if (rev)
+		git_commit_free(c);
+	mlv_error_clear();
+	if (ctx->repo->topfd < 0)
+		return rev;
+	/* As git: a name that is both a revision and a path must be told apart with "--". */
+	if (mlv_path_from_arg(&p, ctx->repo->top, ctx->repo->prefix, arg) == 0) {
+		struct mlv_buf ptr = MLV_BUF_INIT;
+
+		mlv_buf_addf(&ptr, "%s%s", p.ptr, MLV_POINTER_SUFFIX);
+		path = !*p.ptr || mlv_fs_exists(ctx->repo->topfd, p.ptr) > 0 ||
+		       mlv_fs_exists(ctx->repo->topfd, ptr.ptr) > 0;
+		mlv_buf_release(&ptr);
+	}
+	mlv_error_clear();
+	mlv_buf_release(&p);
+	if (rev && path)
+		die("ambiguous argument '%s': both revision and filename\n"
+		    "Use '--' to separate paths from revisions, like this:\n"
+		    "'mlv <command> [<revision>...] -- [<file>...]'", arg);
+	return rev;
 }
