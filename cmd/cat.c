@@ -2,8 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <git2.h>
+
 #include "builtin.h"
 #include "mlv/fileio.h"
+#include "mlv/fs.h"
+#include "mlv/history.h"
+#include "mlv/path.h"
 #include "mlv/tree.h"
 #include "mlv/worktree.h"
 
@@ -34,12 +39,23 @@ static int print_tree(struct mlv_store *s, const struct mlv_oid *id)
 	return ret;
 }
 
-/* What `path` names: a tracked file, or a file inside a tracked directory. */
-static void resolve_path(struct mlv_ctx *ctx, const char *path, struct mlv_oid *out)
+/*
+ * What `path` names (at revision `rev`, or in the work tree when NULL): a
+ * tracked file, or a file inside a tracked directory.
+ */
+static void resolve_path(struct mlv_ctx *ctx, const char *rev, const char *path,
+			 struct mlv_oid *out)
 {
 	struct mlv_resolved res;
+	struct git_tree *tree = NULL;
+	int ret;
 
-	if (mlv_artifact_resolve(&res, ctx->repo, path) < 0) {
+	if (rev && mlv_rev_tree(&tree, ctx->repo, rev) < 0)
+		die_lib();
+	ret = rev ? mlv_rev_resolve(&res, ctx->repo, tree, rev, path) :
+		    mlv_artifact_resolve(&res, ctx->repo, path);
+	git_tree_free(tree);
+	if (ret < 0) {
 		if (res.artifact.nr == 1 && res.artifact.items[0].error) {
 			struct mlv_buf h = MLV_BUF_INIT;
 
@@ -55,9 +71,63 @@ static void resolve_path(struct mlv_ctx *ctx, const char *path, struct mlv_oid *
 	mlv_resolved_release(&res);
 }
 
+/*
+ * "<rev>:<path>" as git spells it: the path is relative to the top, or to
+ * the current directory when it starts with "./" or "../".  0 when `arg`
+ * is not of that form (or what precedes the colon is no revision).
+ */
+static int split_rev_path(struct mlv_ctx *ctx, const char *arg, char **rev, char **path)
+{
+	const char *colon = strchr(arg, ':');
+	struct git_commit *c;
+	struct mlv_buf b = MLV_BUF_INIT;
+	const char *p;
+
+	if (!colon || colon == arg)
+		return 0;
+	*rev = mlv_strndup(arg, (size_t)(colon - arg));
+	if (mlv_rev_commit(&c, ctx->repo, *rev) < 0) {
+		/* A path with a colon in it, or an unknown revision when no such path. */
+		char *msg = mlv_strdup(mlv_error_last());
+		int is_path = 0;
+
+		if (ctx->repo->topfd >= 0 &&
+		    mlv_path_from_arg(&b, ctx->repo->top, ctx->repo->prefix, arg) == 0) {
+			struct mlv_buf in = MLV_BUF_INIT;
+
+			is_path = mlv_fs_exists(ctx->repo->topfd, b.ptr) > 0 ||
+				  mlv_artifact_containing_at(&in, ctx->repo->topfd, b.ptr, 1) > 0;
+			mlv_buf_release(&in);
+		}
+		mlv_buf_release(&b);
+		mlv_error_clear();
+		if (is_path) {
+			free(msg);
+			free(*rev);
+			return 0;
+		}
+		die("%s", msg);
+	}
+	git_commit_free(c);
+	p = colon + 1;
+	if (ctx->repo->topfd < 0 || (strncmp(p, "./", 2) && strncmp(p, "../", 3) &&
+				     strcmp(p, ".") && strcmp(p, ".."))) {
+		/* Relative to the top, as git reads "<rev>:<path>". */
+		mlv_buf_adds(&b, p);
+		while (b.len && b.ptr[b.len - 1] == '/')
+			mlv_buf_setlen(&b, b.len - 1);
+		if (b.len && mlv_path_check(b.ptr, 0, "bad path") < 0)
+			die_lib();
+		*path = mlv_buf_detach(&b, NULL);
+	} else {
+		*path = path_arg(ctx, p);
+	}
+	return 1;
+}
+
 int cmd_cat(int argc, const char **argv, struct mlv_ctx *ctx)
 {
-	static const char *const usage[] = { "mlv cat <id>|<path>", NULL };
+	static const char *const usage[] = { "mlv cat <id>|<path>|<rev>:<path>", NULL };
 	const struct option opts[] = { OPT_END_F };
 	struct mlv_object_info info;
 	struct mlv_store *s;
@@ -79,9 +149,16 @@ int cmd_cat(int argc, const char **argv, struct mlv_ctx *ctx)
 	} else if (arg != argv[0]) {
 		die("object '%s' not found", argv[0]);
 	} else {
-		char *path = path_arg(ctx, argv[0]);
+		char *rev = NULL, *path = NULL;
 
-		resolve_path(ctx, path, &id);
+		if (!split_rev_path(ctx, arg, &rev, &path)) {
+			if (ctx->repo->topfd < 0)
+				die("'%s': a path needs a work tree; name a revision ('<rev>:%s')",
+				    arg, arg);
+			path = path_arg(ctx, arg);
+		}
+		resolve_path(ctx, rev, path, &id);
+		free(rev);
 		free(path);
 	}
 	if (mlv_store_info(s, &id, &info) < 0)

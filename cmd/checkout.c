@@ -1,13 +1,21 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <git2.h>
 
 #include "builtin.h"
+#include "mlv/history.h"
 #include "mlv/worktree.h"
 
 static void on_change(void *ctx, const char *artifact, const char *file, int what)
 {
 	if (what == 'C')
 		fprintf(stderr, "error: '%s' has local changes that are not in the store\n", file);
+}
+
+static void on_warn(void *ctx, const char *msg)
+{
+	warning("%s", msg);
 }
 
 static void on_progress(void *ctx, uint64_t files, uint64_t bytes)
@@ -50,10 +58,10 @@ static json_t *json_result(const struct mlv_checkout_result *res)
 int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx)
 {
 	static const char *const usage[] = {
-		"mlv checkout [-f | --force] [--allow-missing] [-q] [--json] [--] [<path>...]",
+		"mlv checkout [-f | --force] [--allow-missing] [-q] [--json] [<rev>] [--] [<path>...]",
 		NULL,
 	};
-	int force = 0, allow_missing = 0, quiet = 0, json = 0, n, ret = 0;
+	int force = 0, allow_missing = 0, quiet = 0, json = 0, n, dashdash, ret = 0;
 	const struct option opts[] = {
 		OPT_BOOL_F('f', "force", &force, "overwrite local changes"),
 		OPT_BOOL_F(0, "allow-missing", &allow_missing,
@@ -62,41 +70,88 @@ int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx)
 		OPT_BOOL_F(0, "json", &json, "print what was done as JSON"),
 		OPT_END_F,
 	};
-	struct mlv_wt_callbacks cb = { NULL, on_progress, on_change, NULL };
+	struct mlv_wt_callbacks cb = { on_warn, on_progress, on_change, NULL };
 	struct mlv_artifact_list list = { 0 };
 	struct mlv_checkout_opts o = { 0, 0 };
-	struct mlv_checkout_result res;
+	struct mlv_checkout_rev_result rr;
+	struct mlv_checkout_result *res = &rr.co;
+	const char *rev = NULL;
+	char **paths = NULL;
 
-	n = parse_options(argc, argv, opts, usage);
+	memset(&rr, 0, sizeof(rr));
+	n = parse_options_dashdash(argc, argv, opts, usage, &dashdash);
 	o.force = force;
 	o.allow_missing = allow_missing;
-	find_artifacts(ctx, &list, n, argv);
+	if (n && arg_is_rev(ctx, argv[0], dashdash)) {
+		if (dashdash > 1)
+			usage_error(usage, opts, "only one revision may come before '--'");
+		struct git_commit *c;
+
+		rev = argv[0];
+		if (mlv_rev_commit(&c, ctx->repo, rev) < 0)
+			die_lib();
+		git_commit_free(c);
+		argv++;
+		n--;
+	}
 	cb.ctx = progress_start(ctx, "Checking out");
-	ret = mlv_worktree_checkout(ctx->repo, &list, &o, &cb, &res);
+	if (rev) {
+		paths = mlv_calloc(n + 1, sizeof(*paths));
+		for (int i = 0; i < n; i++)
+			paths[i] = path_arg(ctx, argv[i]);
+		ret = mlv_checkout_rev(ctx->repo, rev, (const char *const *)paths, (size_t)n, &o,
+				       &cb, &rr);
+	} else {
+		find_artifacts(ctx, &list, n, argv);
+		ret = mlv_worktree_checkout(ctx->repo, &list, &o, &cb, res);
+	}
 	progress_stop(cb.ctx);
-	for (size_t i = 0; i < res.nr_problems; i++)
-		error("%s", res.problems[i].message);
-	if (ret == MLV_ECONFLICT && res.nr_conflicts) {
+	for (size_t i = 0; i < res->nr_problems; i++)
+		error("%s", res->problems[i].message);
+	if (ret == MLV_ECONFLICT && res->nr_conflicts) {
 		error_lib();
 		hint("nothing was changed; use --force to overwrite them, or 'mlv add' to keep them");
 		ret = 1;
 	} else if (ret < 0) {
 		error_lib();
-		if (res.nr_problems)
+		if (res->nr_problems)
 			hint("use --allow-missing to check out the rest");
 		ret = 128;
-	} else if (res.nr_problems) {
-		error("%zu path%s could not be checked out", res.nr_problems,
-		      res.nr_problems == 1 ? "" : "s");
+	} else if (res->nr_problems) {
+		error("%zu path%s could not be checked out", res->nr_problems,
+		      res->nr_problems == 1 ? "" : "s");
 		ret = 1;
 	}
-	if (json && (ret == 0 || ret == 1 || res.nr_problems))
-		json_emit(json_result(&res));
-	else if (!json && !quiet && (res.written || res.removed))
-		printf("Updated %llu file%s (%s), removed %llu\n", (unsigned long long)res.written,
-		       res.written == 1 ? "" : "s", human_size(res.bytes),
-		       (unsigned long long)res.removed);
-	mlv_checkout_result_release(&res);
+	if (json && (ret == 0 || ret == 1 || res->nr_problems)) {
+		json_t *out = json_result(res);
+
+		if (rev) {
+			json_t *kept = json_array();
+
+			json_object_set_new(out, "rev", json_text(rev));
+			json_object_set_new(out, "pointers", json_integer((json_int_t)rr.pointers));
+			json_object_set_new(out, "artifacts_removed", json_integer((json_int_t)rr.removed));
+			for (size_t i = 0; i < rr.nr_kept; i++)
+				json_array_append_new(kept, json_text(rr.kept[i]));
+			json_object_set_new(out, "kept", kept);
+		}
+		json_emit(out);
+	} else if (!json && !quiet && (res->written || res->removed || rr.pointers || rr.removed)) {
+		printf("Updated %llu file%s (%s), removed %llu", (unsigned long long)res->written,
+		       res->written == 1 ? "" : "s", human_size(res->bytes),
+		       (unsigned long long)res->removed);
+		if (rev)
+			printf("; %zu pointer%s from %s, %zu artifact%s removed", rr.pointers,
+			       rr.pointers == 1 ? "" : "s", rev, rr.removed, rr.removed == 1 ? "" : "s");
+		putchar('\n');
+	}
+	if (rev)
+		mlv_checkout_rev_result_release(&rr);
+	else
+		mlv_checkout_result_release(res);
 	mlv_artifact_list_release(&list);
+	for (int i = 0; paths && i < n; i++)
+		free(paths[i]);
+	free(paths);
 	return ret;
 }

@@ -2,12 +2,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <git2.h>
+
 #include "builtin.h"
+#include "mlv/history.h"
 #include "mlv/tree.h"
 #include "mlv/worktree.h"
 
 struct ls_ctx {
 	struct mlv_ctx *ctx;
+	struct git_tree *tree; /* listing a revision: its tree, else NULL */
+	const char *rev;
 	json_t *items; /* --json: the array being filled, else NULL */
 	size_t bad;    /* bad pointers listed */
 };
@@ -87,7 +92,8 @@ static int list_files(struct ls_ctx *l, const char *path)
 	struct mlv_store *s;
 	const struct mlv_artifact *a;
 	const char *base;
-	int ret = mlv_artifact_resolve(&res, l->ctx->repo, path);
+	int ret = l->tree ? mlv_rev_resolve(&res, l->ctx->repo, l->tree, l->rev, path) :
+			    mlv_artifact_resolve(&res, l->ctx->repo, path);
 
 	if (ret < 0) {
 		if (res.artifact.nr == 1 && res.artifact.items[0].error)
@@ -114,25 +120,36 @@ done:
 
 int cmd_ls(int argc, const char **argv, struct mlv_ctx *ctx)
 {
-	static const char *const usage[] = { "mlv ls [--json] [<path>]", NULL };
-	int json = 0, n;
+	static const char *const usage[] = { "mlv ls [--json] [<rev>] [--] [<path>]", NULL };
+	int json = 0, n, dashdash;
 	const struct option opts[] = {
 		OPT_BOOL_F(0, "json", &json, "print the listing as JSON"),
 		OPT_END_F,
 	};
 	struct mlv_artifact_list list = { 0 };
-	struct ls_ctx l = { ctx, NULL, 0 };
+	struct ls_ctx l = { ctx, NULL, NULL, NULL, 0 };
 	const struct mlv_artifact *one;
 	char *path = NULL;
 	int files = 0, ret = 0;
 
-	n = parse_options(argc, argv, opts, usage);
+	n = parse_options_dashdash(argc, argv, opts, usage, &dashdash);
+	if (n && arg_is_rev(ctx, argv[0], dashdash)) {
+		l.rev = argv[0];
+		if (mlv_rev_tree(&l.tree, ctx->repo, l.rev) < 0)
+			die_lib();
+		argv++;
+		n--;
+	} else if (ctx->repo->topfd < 0) {
+		die("this operation needs a work tree; name a revision ('mlv ls HEAD')");
+	}
 	if (n > 1)
 		usage_with_options(usage, opts);
 	if (n)
 		path = path_arg(ctx, argv[0]);
-	if (mlv_artifacts_find_at(&list, ctx->repo->topfd, (const char *const *)&path,
-				  path ? 1 : 0) < 0)
+	if ((l.tree ? mlv_rev_artifacts(&list, ctx->repo, l.tree, l.rev,
+					(const char *const *)&path, path ? 1 : 0) :
+		      mlv_artifacts_find_at(&list, ctx->repo->topfd, (const char *const *)&path,
+					    path ? 1 : 0)) < 0)
 		die_lib();
 	/*
 	 * A tracked directory named on the command line, or a path inside
@@ -159,6 +176,7 @@ int cmd_ls(int argc, const char **argv, struct mlv_ctx *ctx)
 		json_decref(l.items);
 	}
 	mlv_artifact_list_release(&list);
+	git_tree_free(l.tree);
 	free(path);
 	if (ret < 0)
 		return 128;

@@ -16,6 +16,7 @@ enum {
 	NEED_GIT = 1, /* a git work tree (chdir to its top) */
 	NEED_MLV = 2, /* ...with .mlv initialised */
 	MAYBE_GIT = 4, /* a work tree if there is one */
+	BARE_OK = 8, /* ...or a bare repository (repo->topfd < 0; history only) */
 };
 
 struct cmd_struct {
@@ -28,17 +29,17 @@ struct cmd_struct {
 /* Keep sorted; see the checklist in builtin.h. */
 static const struct cmd_struct commands[] = {
 	{ "add", cmd_add, NEED_GIT | NEED_MLV, "Track files and directories in the store" },
-	{ "cat", cmd_cat, NEED_GIT | NEED_MLV, "Write the content of an object or tracked file" },
+	{ "cat", cmd_cat, NEED_GIT | NEED_MLV | BARE_OK, "Write the content of an object or tracked file" },
 	{ "checkout", cmd_checkout, NEED_GIT | NEED_MLV, "Make the worktree match the pointer files" },
-	{ "diff", cmd_diff, NEED_GIT | NEED_MLV, "Show artifacts and files that differ between revisions" },
+	{ "diff", cmd_diff, NEED_GIT | NEED_MLV | BARE_OK, "Show artifacts and files that differ between revisions" },
 	{ "fsck", cmd_fsck, NEED_GIT | NEED_MLV, "Verify the store, the index and the pointers" },
 	{ "gc", cmd_gc, NEED_GIT | NEED_MLV, "Remove stored data that nothing can reach" },
 	{ "hash", cmd_hash, MAYBE_GIT, "Print the ids of files without storing them" },
 	{ "help", cmd_help, NEED_NOTHING, "Show help for mlv or one of its commands" },
 	{ "hooks", cmd_hooks, NEED_GIT, "Install, remove or show mlv's git hooks" },
 	{ "init", cmd_init, NEED_GIT, "Create the mlv store in a git repository" },
-	{ "log", cmd_log, NEED_GIT | NEED_MLV, "Show the commits that changed an artifact" },
-	{ "ls", cmd_ls, NEED_GIT | NEED_MLV, "List tracked artifacts or the files of one" },
+	{ "log", cmd_log, NEED_GIT | NEED_MLV | BARE_OK, "Show the commits that changed an artifact" },
+	{ "ls", cmd_ls, NEED_GIT | NEED_MLV | BARE_OK, "List tracked artifacts or the files of one" },
 	{ "merge-driver", cmd_merge_driver, NEED_GIT | NEED_MLV, "Merge pointer files three ways (run by git)" },
 	{ "mv", cmd_mv, NEED_GIT | NEED_MLV, "Move a tracked artifact and its pointer" },
 	{ "rm", cmd_rm, NEED_GIT | NEED_MLV, "Stop tracking an artifact" },
@@ -224,15 +225,21 @@ int main(int argc, const char **argv)
 				h = 1;
 			else if (!strcmp(argv[k], "--"))
 				break;
-		if (!h && mlv_repo_discover(&ctx.repo) < 0 && (c->flags & NEED_GIT)) {
+		if (!h && ((c->flags & BARE_OK) ? mlv_repo_discover_bare(&ctx.repo) :
+			   mlv_repo_discover(&ctx.repo)) < 0 && (c->flags & NEED_GIT)) {
 			fprintf(stderr, "fatal: %s\n", mlv_error_last());
-			if (c->flags & NEED_MLV || !strcmp(c->name, "init"))
+			if ((c->flags & NEED_MLV || !strcmp(c->name, "init")) &&
+			    !strstr(mlv_error_last(), "work tree"))
 				fprintf(stderr, "hint: run 'git init' first, then 'mlv init'\n");
 			return 128;
 		}
 		if (!h && ctx.repo && (c->flags & NEED_MLV) && !ctx.repo->initialized) {
-			fprintf(stderr, "fatal: not an mlv repository: '%s/.mlv' is missing\n",
-				ctx.repo->top);
+			if (ctx.repo->top)
+				fprintf(stderr, "fatal: not an mlv repository: '%s/.mlv' is missing\n",
+					ctx.repo->top);
+			else
+				fprintf(stderr, "fatal: not an mlv repository: '%s' is missing\n",
+					ctx.repo->storedir);
 			fprintf(stderr, "hint: run 'mlv init' at the top of the work tree\n");
 			mlv_repo_free(ctx.repo);
 			return 128;

@@ -245,6 +245,17 @@ char *path_arg(struct mlv_ctx *ctx, const char *arg)
 {
 	struct mlv_buf b = MLV_BUF_INIT;
 
+	if (ctx->repo->topfd < 0) {
+		/* A bare repository: paths are relative to the top of the history's trees. */
+		mlv_buf_adds(&b, arg);
+		while (b.len && b.ptr[b.len - 1] == '/')
+			mlv_buf_setlen(&b, b.len - 1);
+		if (b.len && !strcmp(b.ptr, "."))
+			mlv_buf_reset(&b);
+		if (b.len && mlv_path_check(b.ptr, 0, "bad path") < 0)
+			die_lib();
+		return mlv_buf_detach(&b, NULL);
+	}
 	if (mlv_path_from_arg(&b, ctx->repo->top, ctx->repo->prefix, arg) < 0)
 		die_lib();
 	return mlv_buf_detach(&b, NULL);

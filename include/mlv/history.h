@@ -58,6 +58,35 @@ int mlv_rev_artifacts(struct mlv_artifact_list *out, struct mlv_repo *r, struct 
 int mlv_rev_resolve(struct mlv_resolved *out, struct mlv_repo *r, struct git_tree *tree,
 		    const char *rev_name, const char *path);
 
+/*
+ * mlv checkout <rev> [<path>...]: make the artifacts (pointer files and
+ * data) of the work tree what they were at `rev`, without moving HEAD.
+ * With no `paths`, every artifact; otherwise those the paths name at
+ * `rev` or in the work tree (a path inside a tracked directory restores
+ * only that part of the data and leaves the pointer alone).
+ *
+ * Plan, verify, then write: the data of `rev` is checked out first by
+ * mlv_worktree_checkout() (which verifies every object before it writes,
+ * and rewrites only files that differ); then the pointer files that
+ * differ are written, with their .gitignore lines; then artifacts that
+ * have a pointer in the work tree but none at `rev` are removed by
+ * mlv_rm(), which deletes only data whose content reads back intact from
+ * the store.  One whose data is not safely stored is kept, named in
+ * `kept` (and to cb->warn).  A bad pointer, at `rev` or in the work
+ * tree, is a problem reported in out->co and never acted on.
+ */
+struct mlv_checkout_rev_result {
+	struct mlv_checkout_result co;
+	size_t pointers;         /* pointer files written */
+	size_t removed;          /* artifacts removed */
+	char **kept;             /* artifacts not at `rev` whose data was kept */
+	size_t nr_kept, alloc_kept;
+};
+int mlv_checkout_rev(struct mlv_repo *r, const char *rev, const char *const *paths, size_t n,
+		     const struct mlv_checkout_opts *o, const struct mlv_wt_callbacks *cb,
+		     struct mlv_checkout_rev_result *out);
+void mlv_checkout_rev_result_release(struct mlv_checkout_rev_result *res);
+
 #pragma GCC visibility pop
 
 #endif

@@ -52,6 +52,12 @@ struct mlv_repo {
  * The current directory is only read (for `prefix`), never changed.
  */
 int mlv_repo_discover(struct mlv_repo **out);
+/*
+ * The same, but a bare repository is fine too: then `top` and `mlvdir`
+ * are NULL and `topfd` is -1 (only history and the store can be read),
+ * and `initialized` says whether the store exists.
+ */
+int mlv_repo_discover_bare(struct mlv_repo **out);
 /* The same for the work tree containing directory `path`, ignoring the environment. */
 int mlv_repo_open(struct mlv_repo **out, const char *path);
 void mlv_repo_free(struct mlv_repo *r);

@@ -108,7 +108,7 @@ static int is_dir(const char *path)
 	return !lstat(path, &st) && S_ISDIR(st.st_mode);
 }
 
-static int open_repo(struct mlv_repo **out, const char *start)
+static int open_repo(struct mlv_repo **out, const char *start, int bare_ok)
 {
 	struct mlv_repo *r = mlv_calloc(1, sizeof(*r));
 	char cwd[PATH_MAX], *here = NULL;
@@ -144,9 +144,30 @@ static int open_repo(struct mlv_repo **out, const char *start)
 		goto fail;
 	}
 	wd = git_repository_workdir(r->git);
-	if (!wd) {
+	if (!wd && !bare_ok) {
 		ret = mlv_error_set(MLV_ENOTFOUND, "this operation must be run in a work tree");
 		goto fail;
+	}
+	if (!wd) {
+		/* Bare: history and the store only; no work tree, no .mlv. */
+		if (!(r->gitdir = resolve(git_repository_path(r->git), "git directory")) ||
+		    !(r->commondir = resolve(git_repository_commondir(r->git),
+					     "git common directory"))) {
+			ret = mlv_error_last_code();
+			goto fail;
+		}
+		r->gitdirfd = open(r->gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (r->gitdirfd < 0) {
+			ret = mlv_error_set_errno(MLV_EIO, "cannot open '%s'", r->gitdir);
+			goto fail;
+		}
+		r->prefix = mlv_strdup("");
+		r->storedir = mlv_xstrfmt("%s/mlv", r->commondir);
+		r->wtdir = mlv_xstrfmt("%s/mlv", r->gitdir);
+		r->initialized = is_dir(r->storedir);
+		free(here);
+		*out = r;
+		return 0;
 	}
 	if (!(r->top = resolve(wd, "work tree")) ||
 	    !(r->gitdir = resolve(git_repository_path(r->git), "git directory")) ||
@@ -194,12 +215,17 @@ fail:
 
 int mlv_repo_discover(struct mlv_repo **out)
 {
-	return open_repo(out, NULL);
+	return open_repo(out, NULL, 0);
+}
+
+int mlv_repo_discover_bare(struct mlv_repo **out)
+{
+	return open_repo(out, NULL, 1);
 }
 
 int mlv_repo_open(struct mlv_repo **out, const char *path)
 {
-	return open_repo(out, path);
+	return open_repo(out, path, 0);
 }
 
 void mlv_repo_free(struct mlv_repo *r)
@@ -290,7 +316,9 @@ static int open_store(struct mlv_repo *r, unsigned flags)
 		return mlv_error_set_errno(MLV_EIO, "cannot open '%s'", r->commondir);
 	ret = not_a_link(cfd, "mlv", r->storedir);
 	close(cfd);
-	if (ret < 0 || (ret = mlv_repo_migrate(r)) < 0 || (ret = make_wtdir(r)) < 0)
+	/* A bare repository has no old layout to move. */
+	if (ret < 0 || (r->topfd >= 0 && (ret = mlv_repo_migrate(r)) < 0) ||
+	    (ret = make_wtdir(r)) < 0)
 		return ret;
 	return mlv_store_open_ext(&r->store, r->storedir, r->wtdir, flags);
 }
@@ -327,6 +355,9 @@ int mlv_repo_store_ext(struct mlv_store **out, struct mlv_repo *r, unsigned flag
 	int ret;
 
 	if (!r->store) {
+		if (!r->initialized && !r->top)
+			return mlv_error_set(MLV_ENOTFOUND, "not an mlv repository: '%s' is missing",
+					     r->storedir);
 		if (!r->initialized)
 			return mlv_error_set(MLV_ENOTFOUND, "not an mlv repository: '%s/.mlv' is missing",
 					     r->top);
