@@ -1,0 +1,492 @@
+/*
+ * Diff of two stored trees (mlv/treediff.h).
+ *
+ * Both trees are read level by level, side by side; a subdirectory is
+ * entered only when its ids differ, so unchanged subtrees cost nothing.
+ * Work is bounded: depth by MLV_TREE_DEPTH_MAX, entries visited by a
+ * limit, and a subtree present on one side only is counted (which reads
+ * each distinct subtree once) before it is walked, so that a small
+ * hostile tree naming 2^41 files through shared subtrees fails at once.
+ *
+ * Renames need every deletion and addition before any can be reported:
+ * then changes are gathered, paired, and passed on at the end.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlv/error.h"
+#include "mlv/path.h"
+#include "mlv/store.h"
+#include "mlv/tree.h"
+#include "mlv/treediff.h"
+
+struct rec {
+	struct mlv_tree_change c;
+	char *path, *old_path; /* owned; c.path and c.old_path point here */
+	int dropped;           /* a deletion paired into a rename */
+};
+
+struct differ {
+	struct mlv_store *s;
+	unsigned flags;
+	const char *within; /* relative to the root; NULL: everything */
+	size_t within_len;
+	size_t rel_off;     /* where the path inside the trees starts in a path */
+	const char *what;   /* the root, for messages */
+	uint64_t limit, visits;
+	mlv_tree_diff_fn fn;
+	void *ctx;
+	int gather;
+	struct rec *recs;
+	size_t nr, alloc;
+};
+
+static int too_many(struct differ *d)
+{
+	return mlv_error_set(MLV_EINVALID,
+			     "diff of tree '%s': more than %llu entries to compare (shared subtrees count each time they are reached)",
+			     d->what, (unsigned long long)d->limit);
+}
+
+static int visit(struct differ *d)
+{
+	return ++d->visits > d->limit ? too_many(d) : 0;
+}
+
+static int emit(struct differ *d, const struct mlv_tree_change *c)
+{
+	struct rec *r;
+
+	if (!d->gather)
+		return d->fn(d->ctx, c);
+	MLV_ALLOC_GROW(d->recs, d->nr + 1, d->alloc);
+	r = &d->recs[d->nr++];
+	r->c = *c;
+	r->path = mlv_strdup(c->path);
+	r->old_path = NULL;
+	r->dropped = 0;
+	r->c.path = r->c.old_path = r->path;
+	return 0;
+}
+
+static void side(struct mlv_tree_change *c, int new_side, const struct mlv_tree_entry *e)
+{
+	if (new_side) {
+		c->new_mode = e->mode;
+		c->new_size = e->size;
+		c->new_oid = e->oid;
+	} else {
+		c->old_mode = e->mode;
+		c->old_size = e->size;
+		c->old_oid = e->oid;
+	}
+}
+
+static int missing(struct differ *d, const char *path, const struct mlv_oid *old_id,
+		   const struct mlv_oid *new_id)
+{
+	struct mlv_tree_change c;
+
+	memset(&c, 0, sizeof(c));
+	if (!(d->flags & MLV_TREE_DIFF_MISSING_OK))
+		return mlv_error_set(MLV_ENOTFOUND, "tree %s for '%s' is not in the store",
+				     mlv_oid_hex(old_id ? old_id : new_id), path);
+	c.kind = '!';
+	c.path = c.old_path = path;
+	if (old_id) {
+		c.old_mode = MLV_MODE_DIR;
+		c.old_oid = *old_id;
+	}
+	if (new_id) {
+		c.new_mode = MLV_MODE_DIR;
+		c.new_oid = *new_id;
+	}
+	return emit(d, &c);
+}
+
+/*
+ * Load tree `id` standing for directory `path`.  1 when it is not in the
+ * store and that was reported as a '!' change.
+ */
+static int load(struct differ *d, const struct mlv_oid *id, const char *path, struct mlv_tree *t)
+{
+	int ret = mlv_store_has(d->s, id);
+
+	if (ret < 0)
+		return ret;
+	if (!ret) {
+		ret = missing(d, path, id, NULL);
+		return ret ? ret : 1;
+	}
+	return mlv_tree_load(d->s, id, path, t);
+}
+
+/* Relevance of rel path `rel` to opts->within: 2 at or below it, 1 on the way, 0 neither. */
+static int relevance(const struct differ *d, const char *rel)
+{
+	size_t rl = strlen(rel);
+
+	if (rl >= d->within_len) {
+		if (!memcmp(rel, d->within, d->within_len) &&
+		    (rel[d->within_len] == '\0' || rel[d->within_len] == '/'))
+			return 2;
+		return 0;
+	}
+	return !memcmp(rel, d->within, rl) && d->within[rl] == '/';
+}
+
+static int join(struct differ *d, struct mlv_buf *p, const char *dir, const char *name)
+{
+	mlv_buf_reset(p);
+	if (*dir)
+		mlv_buf_addf(p, "%s/", dir);
+	mlv_buf_adds(p, name);
+	if (p->len > MLV_PATH_MAX)
+		return mlv_error_set(MLV_EINVALID, "tree '%s': path '%.64s...' is too long (%zu bytes)",
+				     d->what, p->ptr, p->len);
+	return 0;
+}
+
+static int too_deep(struct differ *d)
+{
+	return mlv_error_set(MLV_EINVALID, "tree '%s' is deeper than %u levels", d->what,
+			     MLV_TREE_DEPTH_MAX);
+}
+
+/* Every file below tree `id` (at `path`), added (new_side) or deleted. */
+static int one_side(struct differ *d, const struct mlv_oid *id, const char *path, int new_side,
+		    unsigned depth, int inside)
+{
+	struct mlv_tree t = MLV_TREE_INIT;
+	struct mlv_buf p = MLV_BUF_INIT;
+	int ret;
+
+	if (depth > MLV_TREE_DEPTH_MAX)
+		return too_deep(d);
+	if ((ret = load(d, id, path, &t)))
+		return ret > 0 ? 0 : ret;
+	for (size_t i = 0; !ret && i < t.nr; i++) {
+		const struct mlv_tree_entry *e = &t.entries[i];
+		int rel = 2;
+
+		if ((ret = join(d, &p, path, e->name)))
+			break;
+		if (!inside && !(rel = relevance(d, p.ptr + d->rel_off)))
+			continue;
+		if ((ret = visit(d)))
+			break;
+		if (e->mode == MLV_MODE_DIR) {
+			ret = one_side(d, &e->oid, p.ptr, new_side, depth + 1, rel == 2);
+		} else if (rel == 2) {
+			struct mlv_tree_change c;
+
+			memset(&c, 0, sizeof(c));
+			c.kind = new_side ? 'A' : 'D';
+			c.path = c.old_path = p.ptr;
+			side(&c, new_side, e);
+			ret = emit(d, &c);
+		}
+	}
+	mlv_tree_release(&t);
+	mlv_buf_release(&p);
+	return ret;
+}
+
+/*
+ * A subtree present on one side only: counted first (within what is left
+ * of the limit), then walked.  A count that meets a missing tree leaves
+ * the walk to report it.
+ */
+static int whole(struct differ *d, const struct mlv_oid *id, const char *path, int new_side,
+		 unsigned depth, int inside)
+{
+	int ret = mlv_tree_count(d->s, id, path, d->limit - d->visits, NULL);
+
+	if (ret && ret != MLV_ENOTFOUND)
+		return ret;
+	return one_side(d, id, path, new_side, depth, inside);
+}
+
+static int both(struct differ *d, const struct mlv_oid *old_id, const struct mlv_oid *new_id,
+		const char *path, unsigned depth, int inside)
+{
+	struct mlv_tree a = MLV_TREE_INIT, b = MLV_TREE_INIT;
+	struct mlv_buf p = MLV_BUF_INIT;
+	size_t i = 0, j = 0;
+	int ret, ra, rb;
+
+	if (!mlv_oid_cmp(old_id, new_id))
+		return 0;
+	if (depth > MLV_TREE_DEPTH_MAX)
+		return too_deep(d);
+	ra = mlv_store_has(d->s, old_id);
+	rb = mlv_store_has(d->s, new_id);
+	if (ra < 0 || rb < 0)
+		return ra < 0 ? ra : rb;
+	if (!ra || !rb)
+		return missing(d, path, ra ? NULL : old_id, rb ? NULL : new_id);
+	if ((ret = mlv_tree_load(d->s, old_id, path, &a)) ||
+	    (ret = mlv_tree_load(d->s, new_id, path, &b)))
+		goto done;
+
+	while (!ret && (i < a.nr || j < b.nr)) {
+		const struct mlv_tree_entry *x = i < a.nr ? &a.entries[i] : NULL;
+		const struct mlv_tree_entry *y = j < b.nr ? &b.entries[j] : NULL;
+		int cmp = !x ? 1 : !y ? -1 : strcmp(x->name, y->name);
+		int rel = 2;
+		struct mlv_tree_change c;
+
+		if (cmp <= 0)
+			i++;
+		else
+			x = NULL;
+		if (cmp >= 0)
+			j++;
+		else
+			y = NULL;
+		if ((ret = join(d, &p, path, x ? x->name : y->name)))
+			break;
+		if (!inside && !(rel = relevance(d, p.ptr + d->rel_off)))
+			continue;
+		if ((ret = visit(d)))
+			break;
+
+		if (x && y && x->mode == MLV_MODE_DIR && y->mode == MLV_MODE_DIR) {
+			ret = both(d, &x->oid, &y->oid, p.ptr, depth + 1, rel == 2);
+			continue;
+		}
+		/* Files first, then the files of a directory on the other side. */
+		memset(&c, 0, sizeof(c));
+		c.path = c.old_path = p.ptr;
+		if (x && x->mode != MLV_MODE_DIR)
+			side(&c, 0, x);
+		if (y && y->mode != MLV_MODE_DIR)
+			side(&c, 1, y);
+		if (c.old_mode && c.new_mode) {
+			if ((c.old_mode == MLV_MODE_LINK) != (c.new_mode == MLV_MODE_LINK))
+				c.kind = 'T';
+			else if (mlv_oid_cmp(&c.old_oid, &c.new_oid) || c.old_mode != c.new_mode ||
+				 c.old_size != c.new_size)
+				c.kind = 'M';
+		} else if (c.old_mode) {
+			c.kind = 'D';
+		} else if (c.new_mode) {
+			c.kind = 'A';
+		}
+		if (c.kind && rel == 2 && (ret = emit(d, &c)))
+			break;
+		if (x && x->mode == MLV_MODE_DIR)
+			ret = whole(d, &x->oid, p.ptr, 0, depth + 1, rel == 2);
+		else if (y && y->mode == MLV_MODE_DIR)
+			ret = whole(d, &y->oid, p.ptr, 1, depth + 1, rel == 2);
+	}
+done:
+	mlv_tree_release(&a);
+	mlv_tree_release(&b);
+	mlv_buf_release(&p);
+	return ret;
+}
+
+/* Renames: pairing deletions and additions of one id. */
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static struct rec *sort_recs; /* qsort has no context argument */
+
+static int cmp_group(const struct rec *x, const struct rec *y)
+{
+	const struct mlv_oid *a = x->c.kind == 'D' ? &x->c.old_oid : &x->c.new_oid;
+	const struct mlv_oid *b = y->c.kind == 'D' ? &y->c.old_oid : &y->c.new_oid;
+	int la = (x->c.kind == 'D' ? x->c.old_mode : x->c.new_mode) == MLV_MODE_LINK;
+	int lb = (y->c.kind == 'D' ? y->c.old_mode : y->c.new_mode) == MLV_MODE_LINK;
+	int c = mlv_oid_cmp(a, b);
+
+	return c ? c : la - lb;
+}
+
+static int cmp_by_group_name(const void *pa, const void *pb)
+{
+	const struct rec *x = &sort_recs[*(const size_t *)pa], *y = &sort_recs[*(const size_t *)pb];
+	int c = cmp_group(x, y);
+
+	if (!c)
+		c = strcmp(base_name(x->path), base_name(y->path));
+	return c ? c : strcmp(x->path, y->path);
+}
+
+static int cmp_by_path(const void *pa, const void *pb)
+{
+	return strcmp(sort_recs[*(const size_t *)pa].path, sort_recs[*(const size_t *)pb].path);
+}
+
+static void pair(struct differ *d, size_t del, size_t add)
+{
+	struct rec *x = &d->recs[del], *y = &d->recs[add];
+
+	x->dropped = 1;
+	y->c.kind = 'R';
+	y->old_path = x->path;
+	x->path = NULL;
+	y->c.old_path = y->old_path;
+	y->c.old_mode = x->c.old_mode;
+	y->c.old_size = x->c.old_size;
+	y->c.old_oid = x->c.old_oid;
+}
+
+static void pair_group(struct differ *d, size_t *dels, size_t nd, size_t *adds, size_t na,
+		       unsigned char *used_d, unsigned char *used_a, size_t *tmp_d, size_t *tmp_a)
+{
+	size_t i = 0, j = 0, rd = 0, ra = 0;
+
+	/* Same base name first (both lists are sorted by base name, then path). */
+	while (i < nd && j < na) {
+		int c = strcmp(base_name(d->recs[dels[i]].path), base_name(d->recs[adds[j]].path));
+
+		if (!c) {
+			used_d[i] = used_a[j] = 1;
+			pair(d, dels[i++], adds[j++]);
+		} else if (c < 0) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	for (i = 0; i < nd; i++)
+		if (!used_d[i])
+			tmp_d[rd++] = dels[i];
+	for (j = 0; j < na; j++)
+		if (!used_a[j])
+			tmp_a[ra++] = adds[j];
+	qsort(tmp_d, rd, sizeof(*tmp_d), cmp_by_path);
+	qsort(tmp_a, ra, sizeof(*tmp_a), cmp_by_path);
+	for (i = 0; i < rd && i < ra; i++)
+		pair(d, tmp_d[i], tmp_a[i]);
+}
+
+static void find_renames(struct differ *d)
+{
+	size_t *dels = mlv_malloc((d->nr + 1) * sizeof(*dels));
+	size_t *adds = mlv_malloc((d->nr + 1) * sizeof(*adds));
+	size_t *tmp = mlv_malloc((d->nr + 1) * sizeof(*tmp) * 2);
+	unsigned char *used = mlv_calloc(d->nr + 1, 2);
+	size_t nd = 0, na = 0, i = 0, j = 0;
+
+	for (size_t k = 0; k < d->nr; k++) {
+		const struct mlv_tree_change *c = &d->recs[k].c;
+
+		if (c->kind == 'D' && c->old_size)
+			dels[nd++] = k;
+		else if (c->kind == 'A' && c->new_size)
+			adds[na++] = k;
+	}
+	sort_recs = d->recs;
+	qsort(dels, nd, sizeof(*dels), cmp_by_group_name);
+	qsort(adds, na, sizeof(*adds), cmp_by_group_name);
+	while (i < nd && j < na) {
+		int c = cmp_group(&d->recs[dels[i]], &d->recs[adds[j]]);
+		size_t ei = i, ej = j;
+
+		if (c < 0) {
+			i++;
+			continue;
+		}
+		if (c > 0) {
+			j++;
+			continue;
+		}
+		while (ei < nd && !cmp_group(&d->recs[dels[ei]], &d->recs[dels[i]]))
+			ei++;
+		while (ej < na && !cmp_group(&d->recs[adds[ej]], &d->recs[adds[j]]))
+			ej++;
+		memset(used, 0, (d->nr + 1) * 2);
+		pair_group(d, dels + i, ei - i, adds + j, ej - j, used, used + d->nr + 1, tmp,
+			   tmp + d->nr + 1);
+		i = ei;
+		j = ej;
+	}
+	sort_recs = NULL;
+	free(dels);
+	free(adds);
+	free(tmp);
+	free(used);
+}
+
+int mlv_tree_diff_ext(struct mlv_store *s, const struct mlv_oid *old_tree,
+		      const struct mlv_oid *new_tree, const char *base,
+		      const struct mlv_tree_diff_opts *opts, mlv_tree_diff_fn fn, void *ctx)
+{
+	struct mlv_tree_diff_opts none = MLV_TREE_DIFF_OPTS_INIT;
+	struct differ d;
+	int ret = 0;
+
+	if (!opts)
+		opts = &none;
+	if (!base)
+		base = "";
+	memset(&d, 0, sizeof(d));
+	d.s = s;
+	d.flags = opts->flags;
+	d.within = opts->within && *opts->within ? opts->within : NULL;
+	d.within_len = d.within ? strlen(d.within) : 0;
+	d.rel_off = *base ? strlen(base) + 1 : 0;
+	d.what = base;
+	d.limit = opts->limit ? opts->limit : MLV_TREE_VISIT_MAX;
+	d.fn = fn;
+	d.ctx = ctx;
+	d.gather = old_tree && new_tree && !(d.flags & MLV_TREE_DIFF_NO_RENAMES);
+
+	if (old_tree && new_tree)
+		ret = both(&d, old_tree, new_tree, base, 1, !d.within);
+	else if (old_tree || new_tree)
+		ret = whole(&d, old_tree ? old_tree : new_tree, base, !old_tree, 1, !d.within);
+
+	if (!ret && d.gather) {
+		find_renames(&d);
+		for (size_t k = 0; !ret && k < d.nr; k++)
+			if (!d.recs[k].dropped)
+				ret = fn(ctx, &d.recs[k].c);
+	}
+	for (size_t k = 0; k < d.nr; k++) {
+		free(d.recs[k].path);
+		free(d.recs[k].old_path);
+	}
+	free(d.recs);
+	return ret;
+}
+
+int mlv_tree_diff(struct mlv_store *s, const struct mlv_oid *old_tree,
+		  const struct mlv_oid *new_tree, const char *base, mlv_tree_diff_fn fn, void *ctx)
+{
+	return mlv_tree_diff_ext(s, old_tree, new_tree, base, NULL, fn, ctx);
+}
+
+void mlv_tree_diff_stat_add(struct mlv_tree_diff_stat *st, const struct mlv_tree_change *c)
+{
+	switch (c->kind) {
+	case 'A':
+		st->added++;
+		break;
+	case 'D':
+		st->deleted++;
+		break;
+	case 'M':
+	case 'T':
+		st->modified++;
+		break;
+	case 'R':
+		st->renamed++;
+		break;
+	case '!':
+		st->missing++;
+		return;
+	}
+	if (c->kind == 'R' && c->old_size == c->new_size)
+		return;
+	st->bytes_added += c->new_size;
+	st->bytes_removed += c->old_size;
+}
