@@ -196,12 +196,55 @@ static void on_change(void *ctx, const char *artifact, const char *file, int wha
 		error("'%s' has local changes that are not in the store", file);
 }
 
+static void report_done(const struct mlv_checkout_result *res)
+{
+	if (res->written)
+		fprintf(stderr, "mlv: updated %llu file%s (%s)\n", (unsigned long long)res->written,
+			res->written == 1 ? "" : "s", human_size(res->bytes));
+	if (res->removed)
+		fprintf(stderr, "mlv: removed %llu file%s\n", (unsigned long long)res->removed,
+			res->removed == 1 ? "" : "s");
+}
+
+/*
+ * After a file checkout (git checkout <rev> -- <path>, git restore), which
+ * may have touched no pointer at all: each artifact on its own, and one
+ * whose data has changes that are not in the store is left as it is, with
+ * a warning, rather than failing git's command.
+ */
+static int checkout_each(struct mlv_repo *r, const struct mlv_artifact_list *all)
+{
+	struct mlv_checkout_opts o = { 0, 1 };
+	struct mlv_checkout_result total = { 0 };
+
+	for (size_t i = 0; i < all->nr; i++) {
+		struct mlv_artifact_list one = { (struct mlv_artifact *)&all->items[i], 1, 1 };
+		struct mlv_checkout_result res;
+		int ret = mlv_worktree_checkout(r, &one, &o, NULL, &res);
+
+		if (ret == MLV_ECONFLICT)
+			for (size_t k = 0; k < res.nr_conflicts; k++)
+				warning("'%s' has changes that are not in the store: left as it is",
+					res.conflicts[k]);
+		else if (ret < 0)
+			warning("'%s': %s", all->items[i].path, mlv_error_last());
+		for (size_t k = 0; k < res.nr_problems; k++)
+			warning("%s", res.problems[k].message);
+		total.written += res.written;
+		total.removed += res.removed;
+		total.bytes += res.bytes;
+		mlv_checkout_result_release(&res);
+	}
+	report_done(&total);
+	return 0;
+}
+
 /*
  * post-checkout and post-merge: make the data match the pointers git has
  * just written, as `mlv checkout --allow-missing -q` does.  git's own work
  * is complete whatever happens here: say so, and what to run.
  */
-static int run_checkout(struct mlv_ctx *ctx, const char *hook)
+static int run_checkout(struct mlv_ctx *ctx, const char *hook, int file_checkout)
 {
 	struct mlv_repo *r = ctx->repo;
 	struct mlv_wt_callbacks cb = { NULL, NULL, on_change, NULL };
@@ -222,7 +265,15 @@ static int run_checkout(struct mlv_ctx *ctx, const char *hook)
 		mlv_artifact_list_release(&list);
 		return 1;
 	}
+	if (file_checkout)
+		cb.change = NULL;
 	ret = mlv_worktree_checkout(r, &list, &o, &cb, &res);
+	if (file_checkout && ret == MLV_ECONFLICT) {
+		mlv_checkout_result_release(&res);
+		ret = checkout_each(r, &list);
+		mlv_artifact_list_release(&list);
+		return ret;
+	}
 	for (size_t i = 0; i < res.nr_problems; i++)
 		error("%s", res.problems[i].message);
 	if (ret < 0 || res.nr_problems) {
@@ -244,12 +295,7 @@ static int run_checkout(struct mlv_ctx *ctx, const char *hook)
 		ret = 1;
 	} else {
 		ret = 0;
-		if (res.written)
-			fprintf(stderr, "mlv: updated %llu file%s (%s)\n", (unsigned long long)res.written,
-				res.written == 1 ? "" : "s", human_size(res.bytes));
-		if (res.removed)
-			fprintf(stderr, "mlv: removed %llu file%s\n", (unsigned long long)res.removed,
-				res.removed == 1 ? "" : "s");
+		report_done(&res);
 	}
 	mlv_checkout_result_release(&res);
 	mlv_artifact_list_release(&list);
@@ -309,8 +355,11 @@ static int do_run(struct mlv_ctx *ctx, int argc, const char **argv)
 {
 	const char *hook = argv[0];
 
-	if (!strcmp(hook, "post-checkout") || !strcmp(hook, "post-merge"))
-		return run_checkout(ctx, hook);
+	/* post-checkout <old> <new> <flag>: flag 0 is a checkout of files, not of a branch. */
+	if (!strcmp(hook, "post-checkout"))
+		return run_checkout(ctx, hook, argc >= 4 && !strcmp(argv[3], "0"));
+	if (!strcmp(hook, "post-merge"))
+		return run_checkout(ctx, hook, 0);
 	if (!strcmp(hook, "pre-commit"))
 		return run_pre_commit(ctx);
 	die("'%s' is not one of mlv's hooks (post-checkout, post-merge, pre-commit)", hook);
