@@ -96,6 +96,27 @@ int cmd_add(int argc, const char **argv, struct mlv_ctx *ctx)
 			goto done;
 		}
 	}
+	/* Recording another branch's data as a new version is the trap to warn about. */
+	for (int i = 0; i < n; i++) {
+		struct mlv_artifact_list one = { 0 };
+		char *at;
+
+		if (mlv_artifact_find_one(&one, ctx->repo->topfd, paths[i]) < 0 || one.items[0].within ||
+		    one.items[0].error) {
+			mlv_error_clear();
+			mlv_artifact_list_release(&one);
+			continue;
+		}
+		if ((at = forgotten_checkout(ctx, &one.items[0]))) {
+			warning("'%s' holds the version its pointer named at %s, not the one it "
+				"names now; recording it as a new version", path_show(ctx, paths[i]), at);
+			hint("if 'mlv checkout' was forgotten after 'git checkout', undo with "
+			     "'git checkout -- %s.mlv && mlv checkout %s'", path_show(ctx, paths[i]),
+			     path_show(ctx, paths[i]));
+			free(at);
+		}
+		mlv_artifact_list_release(&one);
+	}
 	cb.ctx = progress_start(ctx, "Adding");
 	if (mlv_add(ctx->repo, (const char *const *)paths, (size_t)n, &o, &cb, &res, &nres) < 0) {
 		progress_stop(cb.ctx);

@@ -98,6 +98,15 @@ void report_bad_artifact(const struct mlv_artifact *a);
  */
 int arg_is_rev(struct mlv_ctx *ctx, const char *arg, int dashdash);
 
+/*
+ * When the data of artifact `a` is an older version of it (what its
+ * pointer named at a commit checked out before, or earlier in HEAD's
+ * history: the `mlv checkout` forgotten after `git checkout`), that
+ * commit as "<short hash> (<subject>)"; NULL when not (or not known from
+ * the stat cache alone).  The caller frees it.
+ */
+char *forgotten_checkout(struct mlv_ctx *ctx, const struct mlv_artifact *a);
+
 /* `path` (repo-relative) shown relative to where the user stands. */
 const char *path_show(struct mlv_ctx *ctx, const char *path);
 

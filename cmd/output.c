@@ -382,3 +382,21 @@ int arg_is_rev(struct mlv_ctx *ctx, const char *arg, int dashdash)
 		    "'mlv <command> [<revision>...] -- [<file>...]'", arg);
 	return rev;
 }
+
+char *forgotten_checkout(struct mlv_ctx *ctx, const struct mlv_artifact *a)
+{
+	struct git_commit *c;
+	char hex[GIT_OID_HEXSZ + 1];
+	const char *summary;
+	char *out;
+
+	if (mlv_history_forgotten(ctx->repo, a, &c) <= 0) {
+		mlv_error_clear();
+		return NULL;
+	}
+	git_oid_tostr(hex, sizeof(hex), git_commit_id(c));
+	summary = git_commit_summary(c);
+	out = mlv_xstrfmt("%.7s (%s)", hex, summary ? summary : "");
+	git_commit_free(c);
+	return out;
+}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "builtin.h"
+#include "mlv/history.h"
 #include "mlv/worktree.h"
 
 struct change {
@@ -54,7 +55,8 @@ static const char *state_word(unsigned st)
 	return NULL;
 }
 
-static json_t *artifact_json(const struct mlv_artifact *a, unsigned st, const struct changes *c)
+static json_t *artifact_json(const struct mlv_artifact *a, unsigned st, const struct changes *c,
+			     const char *older)
 {
 	json_t *o = json_object(), *changes = json_array();
 
@@ -70,6 +72,7 @@ static json_t *artifact_json(const struct mlv_artifact *a, unsigned st, const st
 	json_object_set_new(o, "in_store",
 			    json_boolean(!(st & (MLV_ST_NOT_STORED | MLV_ST_BAD_POINTER))));
 	json_object_set_new(o, "committed", json_boolean(!(st & MLV_ST_UNCOMMITTED)));
+	json_object_set_new(o, "older_version", older ? json_text(older) : json_null());
 	for (size_t i = 0; i < c->nr; i++) {
 		json_t *ch = json_object();
 
@@ -112,7 +115,8 @@ int cmd_status(int argc, const char **argv, struct mlv_ctx *ctx)
 		"mlv status [--json] [--exit-code] [--] [<path>...]",
 		NULL,
 	};
-	int json = 0, exit_code = 0, dirty = 0, conflicts = 0, n;
+	int json = 0, exit_code = 0, dirty = 0, conflicts = 0, forgotten = 0, n;
+	char *older;
 	const struct option opts[] = {
 		OPT_BOOL_F(0, "json", &json, "print the status as JSON"),
 		OPT_BOOL_F(0, "exit-code", &exit_code, "exit with 1 when anything differs"),
@@ -139,13 +143,20 @@ int cmd_status(int argc, const char **argv, struct mlv_ctx *ctx)
 		if (st & MLV_ST_CONFLICT)
 			conflicts++;
 		word = state_word(st);
+		older = NULL;
+		if ((st & MLV_ST_MODIFIED) && !(st & (MLV_ST_TYPE | MLV_ST_MISSING)) &&
+		    (older = forgotten_checkout(ctx, a)))
+			forgotten++;
 		if (json) {
-			json_array_append_new(arts, artifact_json(a, st, &c));
+			json_array_append_new(arts, artifact_json(a, st, &c, older));
 		} else {
 			if (st & MLV_ST_CONFLICT)
 				printf("%-14s%s\n", "conflicted:", path_show(ctx, a->pointer));
 			else if (word && a->error)
 				printf("%-14s%s\n", "bad pointer:", a->error);
+			else if (word && older)
+				printf("%s:%*s%s (the version of %s)\n", word, (int)(13 - strlen(word)),
+				       "", path_show(ctx, a->path), older);
 			else if (word)
 				printf("%s:%*s%s\n", word, (int)(13 - strlen(word)), "",
 				       path_show(ctx, a->path));
@@ -161,6 +172,7 @@ int cmd_status(int argc, const char **argv, struct mlv_ctx *ctx)
 		for (size_t k = 0; k < c.nr; k++)
 			free(c.v[k].path);
 		free(c.v);
+		free(older);
 	}
 	if (json) {
 		json_t *obj = json_object();
@@ -172,6 +184,11 @@ int cmd_status(int argc, const char **argv, struct mlv_ctx *ctx)
 		printf("nothing to report: %zu tracked path%s match%s the pointers\n", list.nr,
 		       list.nr == 1 ? "" : "s", list.nr == 1 ? "es" : "");
 	}
+	if (forgotten)
+		hint("the data of %d artifact%s is what %s pointer named at another commit (was "
+		     "'mlv checkout' forgotten after 'git checkout'?); run 'mlv checkout' to get "
+		     "what the pointers name, not 'mlv add'", forgotten, forgotten == 1 ? "" : "s",
+		     forgotten == 1 ? "its" : "their");
 	if (conflicts)
 		hint("resolve the conflict%s in git (e.g. 'git checkout --ours|--theirs -- "
 		     "<file>.mlv', then 'git add'), then run 'mlv checkout'",

@@ -87,6 +87,28 @@ int mlv_checkout_rev(struct mlv_repo *r, const char *rev, const char *const *pat
 		     struct mlv_checkout_rev_result *out);
 void mlv_checkout_rev_result_release(struct mlv_checkout_rev_result *res);
 
+/*
+ * The forgotten checkout: whether content `id` is an older version of the
+ * artifact whose pointer is `pointer` -- what that pointer named in a
+ * commit of HEAD's reflog (the commits checked out before, newest first)
+ * or of HEAD's first-parent history.  At most MLV_VERSION_SEARCH_MAX
+ * commits are looked at, each pointer blob parsed once.  1 and `commit`
+ * (nullable) set to the newest such commit (git_commit_free()), 0 when
+ * none, <0 on error.  A bad pointer in history is passed over.
+ */
+#define MLV_VERSION_SEARCH_MAX 1000
+int mlv_history_find_version(struct mlv_repo *r, const char *pointer, const struct mlv_oid *id,
+			     struct git_commit **commit);
+
+/*
+ * The same question for the data at `path` in the work tree, answered
+ * from the stat cache alone (nothing is read): 1 when every file of
+ * artifact `a` is vouched for by the cache, its content differs from
+ * a->ptr and is an older version in the store; `commit` as above.
+ */
+int mlv_history_forgotten(struct mlv_repo *r, const struct mlv_artifact *a,
+			  struct git_commit **commit);
+
 #pragma GCC visibility pop
 
 #endif

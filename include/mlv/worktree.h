@@ -277,6 +277,12 @@ int mlv_mv(struct mlv_repo *r, const struct mlv_artifact *a, const char *dst);
 int mlv_hash_path(struct mlv_oid *out, uint64_t *size, uint64_t *files, struct mlv_store *store,
 		  const char *path, const struct mlv_wt_callbacks *cb);
 /*
+ * The id of `path` below `topfd` from the stat cache alone, reading no
+ * file's content: 1 and `out` set when the cache vouches for every file,
+ * 0 when it does not (or `path` does not exist), <0 on error.
+ */
+int mlv_hash_path_cached(struct mlv_oid *out, struct mlv_store *store, int topfd, const char *path);
+/*
  * The same for `path` below directory `dirfd` (never through a symlink,
  * mlv/fs.h; "" is `dirfd` itself), following the symlinks inside a
  * directory when `dereference` (as mlv add --dereference).  `store`'s stat

@@ -143,6 +143,8 @@ static int hash_regular(struct scan *s, int dirfd, const char *name, const char 
 		if (ret == 1)
 			return 0;
 	}
+	if (s->cached_only)
+		return MLV_ENOTFOUND;
 	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 	if (fd < 0)
 		return mlv_error_set_errno(errno == ENOENT ? MLV_ENOTFOUND : MLV_EIO,

@@ -40,6 +40,11 @@ struct scan {
 	 * that leads back to one of them.
 	 */
 	int dereference;
+	/*
+	 * Ids from the stat cache only: a file the cache does not vouch for
+	 * is not read, and the scan fails with MLV_ENOTFOUND (no message).
+	 */
+	int cached_only;
 	struct scan_dirid { dev_t dev; ino_t ino; } *walking;
 	size_t depth, alloc_walking;
 };
