@@ -5,6 +5,7 @@
 
 #include "builtin.h"
 #include "mlv/history.h"
+#include "mlv/merge.h"
 #include "mlv/worktree.h"
 
 static void on_change(void *ctx, const char *artifact, const char *file, int what)
@@ -55,19 +56,54 @@ static json_t *json_result(const struct mlv_checkout_result *res)
 	return out;
 }
 
+/*
+ * --ours/--theirs: merge each conflicted pointer again from git's index
+ * stages, conflicts taking one side, and write it; the data follows by
+ * the usual checkout.
+ */
+static void resolve_conflicts(struct mlv_ctx *ctx, int n, const char **argv,
+			      enum mlv_merge_favor favor)
+{
+	for (int i = 0; i < n; i++) {
+		struct mlv_artifact_list one = { 0 };
+		const char *pointer;
+		char *path = path_arg(ctx, argv[i]);
+
+		if (mlv_artifact_find_one(&one, ctx->repo->topfd, path) < 0)
+			die_lib();
+		pointer = one.items[0].pointer;
+		if (mlv_merge_resolve(ctx->repo, pointer, favor, NULL) < 0) {
+			error_lib();
+			if (*mlv_error_last_hint())
+				hint("%s", mlv_error_last_hint());
+			exit(128);
+		}
+		fprintf(stderr, "Resolved '%s' taking %s side where both changed; 'git add %s' "
+			"to mark it resolved\n", path_show(ctx, pointer),
+			favor == MLV_MERGE_FAVOR_OURS ? "our" : "their", path_show(ctx, pointer));
+		mlv_artifact_list_release(&one);
+		free(path);
+	}
+}
+
 int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx)
 {
 	static const char *const usage[] = {
 		"mlv checkout [-f | --force] [--allow-missing] [-q] [--json] [<rev>] [--] [<path>...]",
+		"mlv checkout (--ours | --theirs) [-q] [--json] [--] <path>...",
 		NULL,
 	};
-	int force = 0, allow_missing = 0, quiet = 0, json = 0, n, dashdash, ret = 0;
+	int force = 0, allow_missing = 0, quiet = 0, json = 0, ours = 0, theirs = 0, n, dashdash;
+	int ret = 0;
 	const struct option opts[] = {
 		OPT_BOOL_F('f', "force", &force, "overwrite local changes"),
 		OPT_BOOL_F(0, "allow-missing", &allow_missing,
 			   "check out what is in the store, skip what is missing (exit 1)"),
 		OPT_BOOL_F('q', "quiet", &quiet, "print nothing but errors"),
 		OPT_BOOL_F(0, "json", &json, "print what was done as JSON"),
+		OPT_BOOL_F(0, "ours", &ours, "resolve a merge conflict, taking our side where both changed"),
+		OPT_BOOL_F(0, "theirs", &theirs,
+			   "resolve a merge conflict, taking their side where both changed"),
 		OPT_END_F,
 	};
 	struct mlv_wt_callbacks cb = { on_warn, on_progress, on_change, NULL };
@@ -82,7 +118,14 @@ int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx)
 	n = parse_options_dashdash(argc, argv, opts, usage, &dashdash);
 	o.force = force;
 	o.allow_missing = allow_missing;
-	if (n && arg_is_rev(ctx, argv[0], dashdash)) {
+	if (ours || theirs) {
+		if (ours && theirs)
+			usage_error(usage, opts, "--ours and --theirs cannot be used together");
+		if (!n)
+			usage_error(usage, opts, "--%s needs the paths of conflicted artifacts",
+				    ours ? "ours" : "theirs");
+		resolve_conflicts(ctx, n, argv, ours ? MLV_MERGE_FAVOR_OURS : MLV_MERGE_FAVOR_THEIRS);
+	} else if (n && arg_is_rev(ctx, argv[0], dashdash)) {
 		if (dashdash > 1)
 			usage_error(usage, opts, "only one revision may come before '--'");
 		struct git_commit *c;
