@@ -330,6 +330,29 @@ test_expect_success 'mlv init --hooks installs them; plain init hints at them' '
 	)
 '
 
+test_expect_success 'an mlv binary at an odd path: quoted in the hooks and the driver' '
+	odd="$TRASH_DIRECTORY/odd dir/it'"'"'s 100%" &&
+	mkdir -p "$odd" &&
+	cp "$MLV_BINARY" "$odd/mlv" &&
+	test_create_repo oddrepo &&
+	(
+		cd oddrepo &&
+		"$odd/mlv" init -q --hooks &&
+		driver=$(git config merge.mlv.driver) &&
+		eval "set -- $(echo "$driver" | sed -e "s/%%/%/g")" &&
+		test "$1" = "$odd/mlv" &&
+		test "$2" = merge-driver &&
+		test "$3" = "%O" &&
+		test "$6" = "%P" &&
+		mlv=$(sed -n "s/^mlv=//p" .git/hooks/pre-commit) &&
+		eval "m=$mlv" &&
+		test "$m" = "$odd/mlv" &&
+		git commit -q --allow-empty -m empty &&
+		echo x >x && "$odd/mlv" add -q x && git add x.mlv &&
+		git commit -q -m x
+	)
+'
+
 test_expect_success 'usage errors' '
 	(
 		cd repo &&

@@ -76,7 +76,7 @@ static void sq_quote(struct mlv_buf *out, const char *s)
 /* Quoted for sh only when it needs to be, so that git config stays readable. */
 static void sh_word(struct mlv_buf *out, const char *s)
 {
-	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-@%") ==
+	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-@") ==
 			  strlen(s))
 		mlv_buf_adds(out, s);
 	else
@@ -505,7 +505,18 @@ static int register_driver(struct mlv_repo *r, const char *mlv_path, int *change
 	*changed = 0;
 	if ((ret = local_config(&cfg, r)) < 0)
 		return ret;
-	sh_word(&driver, mlv_path);
+	{
+		/* git expands %O, %A... in the command line, and %% to %. */
+		struct mlv_buf word = MLV_BUF_INIT;
+
+		sh_word(&word, mlv_path);
+		for (size_t i = 0; i < word.len; i++) {
+			if (word.ptr[i] == '%')
+				mlv_buf_addch(&driver, '%');
+			mlv_buf_addch(&driver, word.ptr[i]);
+		}
+		mlv_buf_release(&word);
+	}
 	mlv_buf_adds(&driver, " merge-driver %O %A %B %P");
 	if ((a = config_set(cfg, "merge.mlv.name", DRIVER_NAME)) < 0 ||
 	    (b = config_set(cfg, "merge.mlv.driver", driver.ptr)) < 0)
