@@ -92,7 +92,7 @@ test_expect_success 'a file of a tracked directory missing from the store is nam
 	git add data.mlv &&
 	forget_object "$(sha256sum data/sub/e | cut -c1-64)" &&
 	test_must_fail git commit -q -m dir 2>err &&
-	test_grep "^error: .data.mlv.: 1 file of .data. is not in the store, the first .data/sub/e (sha256:" err &&
+	test_grep "^error: .data.mlv.: 1 file of .data. is not in the store, the first .data/sub/e. (sha256:" err &&
 	test_grep "^hint: the data is in the work tree: run .mlv add data." err &&
 	mlv add -q data &&
 	git commit -q -m dir

@@ -697,10 +697,8 @@ done:
 
 struct dir_check {
 	struct mlv_store *s;
-	char *first;          /* the first file whose object is missing */
-	char *first_msg;
+	char *first;          /* the first file whose object is missing or damaged */
 	uint64_t missing;
-	int corrupt;
 };
 
 static int check_entry(void *ctx, const char *path, const struct mlv_tree_entry *e)
@@ -712,10 +710,8 @@ static int check_entry(void *ctx, const char *path, const struct mlv_tree_entry 
 		return 0;
 	if (ret != MLV_ENOTFOUND && ret != MLV_ECORRUPT)
 		return ret;
-	if (!d->missing++) {
-		d->first = mlv_xstrfmt("%s (sha256:%s)", path, mlv_oid_hex(&e->oid));
-		d->first_msg = mlv_strdup(mlv_error_last());
-	}
+	if (!d->missing++)
+		d->first = mlv_xstrfmt("'%s' (sha256:%s)", path, mlv_oid_hex(&e->oid));
 	mlv_error_clear();
 	return 0;
 }
@@ -752,7 +748,7 @@ static int content_missing(struct mlv_store *s, const struct mlv_pointer *p, con
 		return 1;
 	}
 	{
-		struct dir_check d = { s, NULL, NULL, 0, 0 };
+		struct dir_check d = { s, NULL, 0 };
 
 		ret = mlv_tree_walk(s, &p->oid, path, check_entry, &d);
 		if (ret == MLV_ENOTFOUND || ret == MLV_ECORRUPT || ret == MLV_EINVALID) {
@@ -762,14 +758,13 @@ static int content_missing(struct mlv_store *s, const struct mlv_pointer *p, con
 			ret = 1;
 		} else if (!ret && d.missing) {
 			*msg = mlv_xstrfmt("'%s': %llu file%s of '%s' %s not in the store, the first "
-					   "'%s'",
+					   "%s",
 					   pointer, (unsigned long long)d.missing,
 					   d.missing == 1 ? "" : "s", path,
 					   d.missing == 1 ? "is" : "are", d.first);
 			ret = 1;
 		}
 		free(d.first);
-		free(d.first_msg);
 	}
 	return ret;
 }
