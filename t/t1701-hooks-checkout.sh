@@ -157,6 +157,29 @@ test_expect_success 'git merge runs post-merge' '
 	mlv checkout -q
 '
 
+test_expect_success 'git merge of two branches that changed different files: the registered driver merges, post-merge checks out' '
+	test_create_repo ../merging &&
+	(
+		cd ../merging &&
+		mlv init -q --hooks &&
+		mkdir data &&
+		echo a >data/a && echo b >data/b &&
+		mlv add -q data &&
+		git add -A && git commit -q -m base &&
+		git checkout -q -b x &&
+		echo a2 >data/a &&
+		mlv add -q data && git commit -q -am x &&
+		git checkout -q main &&
+		echo b2 >data/b &&
+		mlv add -q data && git commit -q -am main &&
+		git merge -q --no-edit x 2>err &&
+		echo a2 >expect && test_cmp expect data/a &&
+		echo b2 >expect && test_cmp expect data/b &&
+		mlv status --exit-code &&
+		git diff --quiet HEAD
+	)
+'
+
 test_expect_success 'git pull in a clone runs post-merge' '
 	git clone -q . ../clone &&
 	(
