@@ -45,7 +45,7 @@
  * (where it differs from ours) must be in the store: MLV_ENOTFOUND
  * otherwise, naming the path, the side and the object.  A tree object
  * that must be read and is not in the store is MLV_ENOTFOUND "tree <id>
- * (<side>'s '<path>') is not in the store".
+ * ('<path>' in <side>) is not in the store".
  *
  * Trees are hostile input: depth is bounded by MLV_TREE_DEPTH_MAX, and
  * the entries compared in the whole merge (files counted below a

@@ -270,8 +270,8 @@ static int load(struct merger *m, const struct mlv_oid *id, const char *side, st
 		return 0;
 	ret = mlv_store_has(m->s, id);
 	if (ret == 0)
-		ret = mlv_error_set(MLV_ENOTFOUND, "tree %s (%s's '%s') is not in the store",
-				    mlv_oid_hex(id), side, show(m, &tmp));
+		ret = mlv_error_set(MLV_ENOTFOUND, "tree %s ('%s' in %s) is not in the store",
+				    mlv_oid_hex(id), show(m, &tmp), side);
 	else if (ret > 0)
 		ret = mlv_tree_load(m->s, id, show(m, &tmp), out);
 	if (!ret)
@@ -411,7 +411,7 @@ static int check_present(struct merger *m, const struct mlv_tree_entry *e)
 	int ret = is_dir(e) ? mlv_store_has(m->s, &e->oid) : mlv_store_has_blob(m->s, &e->oid);
 
 	if (ret == 0)
-		ret = mlv_error_set(MLV_ENOTFOUND, "%s %s (theirs' '%s') is not in the store",
+		ret = mlv_error_set(MLV_ENOTFOUND, "%s %s ('%s' in theirs) is not in the store",
 				    is_dir(e) ? "tree" : "object", mlv_oid_hex(&e->oid),
 				    show(m, &tmp));
 	mlv_buf_release(&tmp);
