@@ -233,7 +233,9 @@ int main(int argc, const char **argv)
 				fprintf(stderr, "hint: run 'git init' first, then 'mlv init'\n");
 			return 128;
 		}
-		if (!h && ctx.repo && (c->flags & NEED_MLV) && !ctx.repo->initialized) {
+		/* A bare repository's history is readable without a store (log). */
+		if (!h && ctx.repo && (c->flags & NEED_MLV) && !ctx.repo->initialized &&
+		    ctx.repo->topfd >= 0) {
 			if (ctx.repo->top)
 				fprintf(stderr, "fatal: not an mlv repository: '%s/.mlv' is missing\n",
 					ctx.repo->top);
@@ -245,7 +247,8 @@ int main(int argc, const char **argv)
 			return 128;
 		}
 		/* The store opens (and an old layout moves) once, here; fsck repairs what fails. */
-		if (!h && ctx.repo && (c->flags & NEED_MLV) && strcmp(c->name, "fsck")) {
+		if (!h && ctx.repo && (c->flags & NEED_MLV) && ctx.repo->initialized &&
+		    strcmp(c->name, "fsck")) {
 			struct mlv_store *s;
 
 			if (mlv_repo_store(&s, ctx.repo) < 0)

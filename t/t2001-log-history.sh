@@ -174,15 +174,15 @@ test_expect_success 'shallow clone: an artifact only in the missing history' '
 	grep "^fatal: .data.bin. has no pointer in the history of HEAD" err
 '
 
-# mlv's dispatcher does not open bare repositories for history commands yet.
-test_expect_failure 'bare repository with a revision' '
+test_expect_success 'bare repository with a revision, without a store' '
 	cd .. &&
 	git clone -q --bare repo bare.git &&
 	cd bare.git &&
 	mlv log HEAD -- ghost >out &&
 	grep "^    ghost v2$" out &&
-	mlv log main >out &&
-	grep "^    first data$" out
+	test_expect_code 1 mlv log main >out 2>err &&
+	grep "^    first data$" out &&
+	grep "link.mlv: not a regular file" err
 '
 
 test_done
