@@ -7,7 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <git2.h>
+
 #include "builtin.h"
+#include "mlv/history.h"
 #include "mlv/hooks.h"
 #include "mlv/worktree.h"
 
@@ -239,12 +242,18 @@ static int checkout_each(struct mlv_repo *r, const struct mlv_artifact_list *all
 	return 0;
 }
 
+static void on_warn(void *ctx, const char *msg)
+{
+	warning("%s", msg);
+}
+
 /*
  * post-checkout and post-merge: make the data match the pointers git has
  * just written, as `mlv checkout --allow-missing -q` does.  git's own work
  * is complete whatever happens here: say so, and what to run.
  */
-static int run_checkout(struct mlv_ctx *ctx, const char *hook, int file_checkout)
+static int run_checkout(struct mlv_ctx *ctx, const char *hook, int file_checkout,
+			const char *old_rev)
 {
 	struct mlv_repo *r = ctx->repo;
 	struct mlv_wt_callbacks cb = { NULL, NULL, on_change, NULL };
@@ -296,6 +305,22 @@ static int run_checkout(struct mlv_ctx *ctx, const char *hook, int file_checkout
 	} else {
 		ret = 0;
 		report_done(&res);
+	}
+	/* Data whose pointer git removed (another branch does not track it) goes too. */
+	if (!file_checkout && old_rev && r->topfd >= 0) {
+		struct mlv_wt_callbacks wcb = { on_warn, NULL, NULL, NULL };
+		size_t removed = 0;
+		struct git_commit *c;
+
+		if (mlv_rev_commit(&c, r, old_rev) == 0) {
+			git_commit_free(c);
+			if (mlv_checkout_drop_gone(r, old_rev, &wcb, &removed, NULL) < 0)
+				error_lib();
+			if (removed)
+				fprintf(stderr, "mlv: removed the data of %zu artifact%s no longer "
+					"tracked\n", removed, removed == 1 ? "" : "s");
+		}
+		mlv_error_clear();
 	}
 	mlv_checkout_result_release(&res);
 	mlv_artifact_list_release(&list);
@@ -357,9 +382,10 @@ static int do_run(struct mlv_ctx *ctx, int argc, const char **argv)
 
 	/* post-checkout <old> <new> <flag>: flag 0 is a checkout of files, not of a branch. */
 	if (!strcmp(hook, "post-checkout"))
-		return run_checkout(ctx, hook, argc >= 4 && !strcmp(argv[3], "0"));
+		return run_checkout(ctx, hook, argc >= 4 && !strcmp(argv[3], "0"),
+				    argc >= 4 ? argv[1] : NULL);
 	if (!strcmp(hook, "post-merge"))
-		return run_checkout(ctx, hook, 0);
+		return run_checkout(ctx, hook, 0, "ORIG_HEAD");
 	if (!strcmp(hook, "pre-commit"))
 		return run_pre_commit(ctx);
 	die("'%s' is not one of mlv's hooks (post-checkout, post-merge, pre-commit)", hook);

@@ -88,6 +88,17 @@ int mlv_checkout_rev(struct mlv_repo *r, const char *rev, const char *const *pat
 void mlv_checkout_rev_result_release(struct mlv_checkout_rev_result *res);
 
 /*
+ * After git itself moved the pointer files (a branch switch, a merge):
+ * the data of each artifact that `old_rev` has and whose pointer file git
+ * removed from the work tree is removed by mlv_rm_gone() -- only what the
+ * old tree lists, only when it reads back intact from the store.  Data
+ * that cannot go safely is kept and named to cb->warn.  `removed` and
+ * `kept` (nullable) count them.
+ */
+int mlv_checkout_drop_gone(struct mlv_repo *r, const char *old_rev,
+			   const struct mlv_wt_callbacks *cb, size_t *removed, size_t *kept);
+
+/*
  * The forgotten checkout: whether content `id` is an older version of the
  * artifact whose pointer is `pointer` -- what that pointer named in a
  * commit of HEAD's reflog (the commits checked out before, newest first)

@@ -262,6 +262,17 @@ int mlv_rm(struct mlv_repo *r, const struct mlv_artifact *a, int keep, int force
 	   const struct mlv_wt_callbacks *cb, size_t *left);
 
 /*
+ * The data of artifact `a` whose pointer file git has already removed
+ * (a branch switch): delete what mlv_rm() would, by the same rules (only
+ * what the stored tree lists, only when every file's content reads back
+ * intact from the store, else MLV_ECONFLICT or MLV_ECORRUPT and nothing
+ * deleted), with the pointer's lock held and the pointer still absent
+ * (MLV_ECONFLICT when it exists again).  .gitignore is git's: untouched.
+ */
+int mlv_rm_gone(struct mlv_repo *r, const struct mlv_artifact *a,
+		const struct mlv_wt_callbacks *cb, size_t *left);
+
+/*
  * Move artifact `a` to `dst` (a repo-relative path that must not exist):
  * its data, its pointer (written through its lock; both pointer files are
  * locked), its .gitignore entries and its stat cache rows.  Every path is

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mlv/error.h"
+#include "mlv/fs.h"
 #include "mlv/gitignore.h"
 #include "mlv/history.h"
 #include "mlv/path.h"
@@ -186,6 +187,55 @@ keep:
 done:
 	mlv_artifact_list_release(&target);
 	mlv_artifact_list_release(&current);
+	git_tree_free(tree);
+	return ret;
+}
+
+int mlv_checkout_drop_gone(struct mlv_repo *r, const char *old_rev,
+			   const struct mlv_wt_callbacks *cb, size_t *removed, size_t *kept)
+{
+	struct mlv_artifact_list old = { 0 };
+	git_tree *tree = NULL;
+	size_t nr_removed = 0, nr_kept = 0;
+	int ret;
+
+	if ((ret = mlv_rev_tree(&tree, r, old_rev)) < 0 ||
+	    (ret = mlv_rev_artifacts(&old, r, tree, old_rev, NULL, 0)) < 0)
+		goto done;
+	for (size_t i = 0; i < old.nr; i++) {
+		const struct mlv_artifact *a = &old.items[i];
+		struct mlv_buf in = MLV_BUF_INIT;
+		int skip;
+
+		/* Still tracked here (itself, or inside another artifact), or already gone. */
+		skip = a->error || mlv_fs_exists(r->topfd, a->pointer) != 0 ||
+		       mlv_fs_exists(r->topfd, a->path) <= 0 ||
+		       mlv_artifact_containing_at(&in, r->topfd, a->path, 0) != 0;
+		mlv_buf_release(&in);
+		if (skip) {
+			mlv_error_clear();
+			continue;
+		}
+		if (!mlv_rm_gone(r, a, NULL, NULL)) {
+			nr_removed++;
+			continue;
+		}
+		{
+			char *msg = mlv_xstrfmt("kept '%s' (no longer tracked): %s", a->path,
+						mlv_error_last());
+
+			warn(cb, msg);
+			free(msg);
+			mlv_error_clear();
+		}
+		nr_kept++;
+	}
+done:
+	if (removed)
+		*removed = nr_removed;
+	if (kept)
+		*kept = nr_kept;
+	mlv_artifact_list_release(&old);
 	git_tree_free(tree);
 	return ret;
 }

@@ -331,8 +331,23 @@ static int plan_execute(struct rm_plan *p)
 	return ret;
 }
 
-int mlv_rm(struct mlv_repo *r, const struct mlv_artifact *a, int keep, int force,
-	   const struct mlv_wt_callbacks *cb, size_t *left)
+static int pointer_copy(struct mlv_pointer *out, const struct mlv_pointer *p, const char *name)
+{
+	struct mlv_buf b = MLV_BUF_INIT;
+	int ret;
+
+	mlv_pointer_format(&b, p);
+	ret = mlv_pointer_parse(out, b.ptr, b.len, name);
+	mlv_buf_release(&b);
+	return ret;
+}
+
+/*
+ * `gone`: git has already removed the pointer file; it must still be
+ * absent under its lock, and the data is checked against a->ptr.
+ */
+static int rm_artifact(struct mlv_repo *r, const struct mlv_artifact *a, int keep, int force,
+		       const struct mlv_wt_callbacks *cb, size_t *left, int gone)
 {
 	struct mlv_lock l = MLV_LOCK_INIT;
 	struct mlv_pointer cur;
@@ -347,9 +362,20 @@ int mlv_rm(struct mlv_repo *r, const struct mlv_artifact *a, int keep, int force
 	mlv_pointer_init(&cur);
 	if (left)
 		*left = 0;
-	if ((ret = lock_pointer(&l, &cur, r, a)) < 0)
-		goto done;
-	if ((ret = mlv_repo_store(&p.s, r)) < 0)
+	if (gone) {
+		if (a->error)
+			ret = mlv_error_set(MLV_EINVALID, "%s", a->error);
+		else if (!(ret = mlv_path_check(a->path, 1, a->pointer)))
+			ret = mlv_lock_acquire(&l, r->topfd, a->pointer, MLV_LOCK_TIMEOUT_MS);
+		if (!ret && (ret = mlv_fs_exists(r->topfd, a->pointer)) > 0)
+			ret = mlv_error_set(MLV_ECONFLICT, "'%s' exists again", a->pointer);
+		if (ret < 0)
+			goto done;
+		ret = pointer_copy(&cur, &a->ptr, a->pointer);
+	} else {
+		ret = lock_pointer(&l, &cur, r, a);
+	}
+	if (ret < 0 || (ret = mlv_repo_store(&p.s, r)) < 0)
 		goto done;
 	if (!keep) {
 		if ((ret = mlv_statcache_load_prefix(p.s, a->path)) < 0 ||
@@ -372,9 +398,9 @@ int mlv_rm(struct mlv_repo *r, const struct mlv_artifact *a, int keep, int force
 		if ((ret = plan_execute(&p)) < 0)
 			goto done;
 	}
-	if ((ret = delete_locked(&l, r, a->pointer)) < 0)
-		goto done;
-	if ((ret = gitignore_edit(r, a->path, 0)) < 0)
+	/* Git owns .gitignore when it removed the pointer itself. */
+	if (!gone && ((ret = delete_locked(&l, r, a->pointer)) < 0 ||
+		      (ret = gitignore_edit(r, a->path, 0)) < 0))
 		goto done;
 	ret = statcache_drop(p.s, a->path, NULL);
 done:
@@ -384,6 +410,18 @@ done:
 	mlv_pointer_release(&cur);
 	plan_release(&p);
 	return ret;
+}
+
+int mlv_rm(struct mlv_repo *r, const struct mlv_artifact *a, int keep, int force,
+	   const struct mlv_wt_callbacks *cb, size_t *left)
+{
+	return rm_artifact(r, a, keep, force, cb, left, 0);
+}
+
+int mlv_rm_gone(struct mlv_repo *r, const struct mlv_artifact *a,
+		const struct mlv_wt_callbacks *cb, size_t *left)
+{
+	return rm_artifact(r, a, 0, 0, cb, left, 1);
 }
 
 int mlv_mv(struct mlv_repo *r, const struct mlv_artifact *a, const char *dst)
