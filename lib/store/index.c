@@ -7,6 +7,7 @@
 #include "mlv/error.h"
 #include "mlv/store.h"
 #include "store/index.h"
+#include "store/store-priv.h"
 
 enum {
 	SQL_OBJ_LOOKUP,
@@ -23,6 +24,9 @@ enum {
 	SQL_PACK_ALL,
 	SQL_PACK_DELETE,
 	SQL_PACK_SIGNATURE,
+	SQL_OBJ_ALL_USED,
+	SQL_PACK_ALL_TIMES,
+	SQL_OBJ_RELOCATE,
 	SQL__COUNT
 };
 
@@ -52,6 +56,12 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_PACK_ALL] = "SELECT id, name, size FROM packs ORDER BY id",
 	[SQL_PACK_DELETE] = "DELETE FROM packs WHERE id = ?1",
 	[SQL_PACK_SIGNATURE] = "UPDATE packs SET size = ?2, mtime_ns = ?3 WHERE id = ?1",
+	[SQL_OBJ_ALL_USED] =
+		"SELECT oid, pack, offset, stored_len, raw_len, type, comp, used_ns FROM objects",
+	[SQL_PACK_ALL_TIMES] = "SELECT id, name, size, added_ns, mtime_ns FROM packs ORDER BY id",
+	[SQL_OBJ_RELOCATE] =
+		"UPDATE objects SET pack = ?2, offset = ?3, stored_len = ?4, raw_len = ?5,"
+		" type = ?6, comp = ?7 WHERE oid = ?1 AND pack = ?8",
 };
 
 /* Schema steps; user_version = number of steps applied. */
@@ -394,4 +404,82 @@ int mlv_index_for_each_object(struct mlv_index *ix,
 		}
 	}
 	return ret;
+}
+
+int mlv_index_for_each_object_used(struct mlv_index *ix,
+				   int (*fn)(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e,
+					     int64_t used_ns),
+				   void *ctx)
+{
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_OBJ_ALL_USED);
+	int ret;
+
+	if (!st)
+		return mlv_error_last_code();
+	while ((ret = mlv_db_step(ix->db, st, "cannot list objects")) > 0) {
+		struct mlv_pack_entry e;
+
+		if (sqlite3_column_bytes(st, 0) != MLV_OID_RAWSZ)
+			continue;
+		memcpy(e.id.id, sqlite3_column_blob(st, 0), MLV_OID_RAWSZ);
+		e.offset = (uint64_t)sqlite3_column_int64(st, 2);
+		e.stored_len = (uint64_t)sqlite3_column_int64(st, 3);
+		e.raw_len = (uint64_t)sqlite3_column_int64(st, 4);
+		e.type = (uint8_t)sqlite3_column_int(st, 5);
+		e.comp = (uint8_t)sqlite3_column_int(st, 6);
+		if ((ret = fn(ctx, sqlite3_column_int64(st, 1), &e, sqlite3_column_int64(st, 7)))) {
+			mlv_db_reset(st);
+			return ret;
+		}
+	}
+	return ret;
+}
+
+int mlv_index_for_each_pack_times(struct mlv_index *ix,
+				  int (*fn)(void *ctx, const struct mlv_index_pack_times *p),
+				  void *ctx)
+{
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_PACK_ALL_TIMES);
+	int ret;
+
+	if (!st)
+		return mlv_error_last_code();
+	while ((ret = mlv_db_step(ix->db, st, "cannot list packs")) > 0) {
+		struct mlv_index_pack_times p;
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+
+		p.id = sqlite3_column_int64(st, 0);
+		p.name = name ? name : "";
+		p.size = (uint64_t)sqlite3_column_int64(st, 2);
+		p.added_ns = sqlite3_column_int64(st, 3);
+		p.mtime_ns = sqlite3_column_int64(st, 4);
+		if ((ret = fn(ctx, &p))) {
+			mlv_db_reset(st);
+			return ret;
+		}
+	}
+	return ret;
+}
+
+int mlv_index_relocate_object(struct mlv_index *ix, int64_t from_pack, int64_t to_pack,
+			      const struct mlv_pack_entry *e)
+{
+	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_OBJ_RELOCATE);
+
+	if (!st)
+		return mlv_error_last_code();
+	sqlite3_bind_blob(st, 1, e->id.id, MLV_OID_RAWSZ, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, to_pack);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)e->offset);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)e->stored_len);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)e->raw_len);
+	sqlite3_bind_int(st, 6, e->type);
+	sqlite3_bind_int(st, 7, e->comp);
+	sqlite3_bind_int64(st, 8, from_pack);
+	return mlv_db_run(ix->db, st, "cannot move object");
+}
+
+int mlv_index_durable(struct mlv_index *ix)
+{
+	return mlv_db_exec(ix->db, "PRAGMA synchronous = FULL");
 }

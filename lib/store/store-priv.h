@@ -112,6 +112,46 @@ int mlv_store_lock_open(int dirfd, const char *name, const char *path);
  */
 int mlv_store_heal(struct mlv_store *s);
 
+/*
+ * For gc (index.c): every object row with its used_ns; every pack row
+ * with the times gc's grace period counts from; move the row of `e->id`
+ * to `to_pack` only while it still names `from_pack` (its used_ns kept);
+ * make every later commit of this connection durable (synchronous FULL)
+ * before files it no longer names are removed.
+ */
+int mlv_index_for_each_object_used(struct mlv_index *ix,
+				   int (*fn)(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e,
+					     int64_t used_ns),
+				   void *ctx);
+struct mlv_index_pack_times {
+	int64_t id;
+	const char *name;
+	uint64_t size;
+	int64_t added_ns, mtime_ns;
+};
+int mlv_index_for_each_pack_times(struct mlv_index *ix,
+				  int (*fn)(void *ctx, const struct mlv_index_pack_times *p),
+				  void *ctx);
+int mlv_index_relocate_object(struct mlv_index *ix, int64_t from_pack, int64_t to_pack,
+			      const struct mlv_pack_entry *e);
+int mlv_index_durable(struct mlv_index *ix);
+
+/*
+ * Byte MLV_STORE_LOCK_GC of index.lck: held exclusively by mlv gc for its
+ * whole run (one gc at a time).  A process opening the store while gc
+ * holds MLV_STORE_LOCK_OPEN exclusively keeps waiting as long as this
+ * byte is held: gc ends, and the command then runs.
+ */
+#define MLV_STORE_LOCK_GC 2
+/* 1 when another open file description holds `byte` of the lock file open on `fd`. */
+int mlv_store_lock_held(int fd, int byte);
+/*
+ * Describe the processes (other than this one) that have the lock file
+ * open on `fd` open: "process 123 (mlv add big)", comma separated, into
+ * `out` (empty when none can be seen).  From /proc; best effort.
+ */
+void mlv_store_lock_holders(struct mlv_buf *out, int fd);
+
 void mlv_statcache_mem_free(struct mlv_statcache_mem *m);
 /* Open s->sc_db (s->scpath) under s->sclockpath; a damaged cache is started again. */
 int mlv_statcache_open(struct mlv_store *s);

@@ -291,11 +291,22 @@ int mlv_store_open_ext(struct mlv_store **out, const char *dir, const char *wtdi
 		goto done;
 	if ((ret = s->lockfd = mlv_store_lock_open(s->dirfd, "index.lck", s->lockpath)) < 0)
 		goto done;
-	/* Whoever moves the index aside holds this exclusively, briefly. */
-	if ((ret = mlv_store_lock(s, MLV_STORE_LOCK_OPEN, F_RDLCK, MLV_STORE_LOCK_WAIT_MS))) {
-		if (ret > 0)
-			ret = mlv_error_set(MLV_EIO, "cannot lock '%s': another mlv process holds it",
-					    s->lockpath);
+	/*
+	 * Whoever moves the index aside holds this exclusively, briefly; mlv
+	 * gc holds it for as long as it runs, and is waited for.
+	 */
+	while ((ret = mlv_store_lock(s, MLV_STORE_LOCK_OPEN, F_RDLCK, MLV_STORE_LOCK_WAIT_MS)) > 0 &&
+	       mlv_store_lock_held(s->lockfd, MLV_STORE_LOCK_GC) > 0)
+		;
+	if (ret) {
+		if (ret > 0) {
+			struct mlv_buf who = MLV_BUF_INIT;
+
+			mlv_store_lock_holders(&who, s->lockfd);
+			ret = mlv_error_set(MLV_EIO, "cannot lock '%s': %s holds it", s->lockpath,
+					    who.len ? who.ptr : "another mlv process");
+			mlv_buf_release(&who);
+		}
 		goto done;
 	}
 	if ((ret = open_index(s)) || (ret = mlv_statcache_open(s)))
