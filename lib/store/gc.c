@@ -675,8 +675,12 @@ static int move_rows(struct gc *g, struct written *w)
 	struct mlv_error_state es;
 	int ret;
 
-	if ((ret = mlv_index_durable(ix)) || (ret = mlv_index_begin(ix)))
+	int64_t *fresh = mlv_calloc(w->nr ? w->nr : 1, sizeof(*fresh));
+
+	if ((ret = mlv_index_durable(ix)) || (ret = mlv_index_begin(ix))) {
+		free(fresh);
 		return ret;
+	}
 	for (size_t i = 0; i < w->nr; i++) {
 		const struct mlv_pack_entry *e;
 		int64_t pack_id;
@@ -688,6 +692,7 @@ static int move_rows(struct gc *g, struct written *w)
 		    (ret = mlv_index_set_pack_signature(ix, pack_id, mlv_pack_writer_size(w->pw[i]),
 							mlv_pack_writer_mtime_ns(w->pw[i]))))
 			goto done;
+		fresh[i] = pack_id;
 		for (size_t k = 0; k < nr; k++) {
 			struct gc_obj *o = find_obj(g, &e[k].id);
 
@@ -695,11 +700,22 @@ static int move_rows(struct gc *g, struct written *w)
 				goto done;
 		}
 	}
-	for (size_t i = 0; i < g->npacks; i++)
-		if (g->packs[i].action != KEEP && (ret = mlv_index_delete_pack(ix, g->packs[i].id)))
+	for (size_t i = 0; i < g->npacks; i++) {
+		int keep = g->packs[i].action == KEEP;
+
+		/*
+		 * A pack written now may have the name (and row) of one that
+		 * goes: the same records, left by a gc killed before its
+		 * commit and indexed since.  Its rows now name it: it stays.
+		 */
+		for (size_t k = 0; k < w->nr; k++)
+			keep |= fresh[k] == g->packs[i].id;
+		if (!keep && (ret = mlv_index_delete_pack(ix, g->packs[i].id)))
 			goto done;
+	}
 	ret = mlv_index_commit(ix);
 done:
+	free(fresh);
 	mlv_error_state_capture(&es, ret);
 	if (ret)
 		mlv_index_rollback(ix);
