@@ -90,7 +90,8 @@ int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx)
 {
 	static const char *const usage[] = {
 		"mlv checkout [-f | --force] [--allow-missing] [-q] [--json] [<rev>] [--] [<path>...]",
-		"mlv checkout (--ours | --theirs) [-q] [--json] [--] <path>...",
+		"mlv checkout --ours [-q] [--json] [--] <path>...",
+		"mlv checkout --theirs [-q] [--json] [--] <path>...",
 		NULL,
 	};
 	int force = 0, allow_missing = 0, quiet = 0, json = 0, ours = 0, theirs = 0, n, dashdash;
