@@ -15,10 +15,8 @@
 #   MLV_BENCH_RUNS   rounds (default 5)
 set -eu
 
-cd "$(dirname "$0")/.."
-top=$(pwd)
-MLV=${MLV:-$top/mlv}
-case "$MLV" in /*) ;; *) MLV=$top/$MLV ;; esac
+. "$(dirname "$0")/lib.sh"
+cd "$top"
 export MLV
 N=${MLV_BENCH_DIFF_FILES:-100000}
 RUNS=${MLV_BENCH_RUNS:-5}

@@ -16,16 +16,14 @@
 #   MLV_BENCH_RUNS   hyperfine runs (default 10)
 set -eu
 
-cd "$(dirname "$0")/.."
-top=$(pwd)
-MLV=${MLV:-$top/mlv}
-case "$MLV" in /*) ;; *) MLV=$top/$MLV ;; esac
+. "$(dirname "$0")/lib.sh"
+cd "$top"
 N=${MLV_BENCH_LOG_COMMITS:-10000}
 RUNS=${MLV_BENCH_RUNS:-10}
 work=${MLV_BENCH_DIR:-$top/bench/work}/log-$N
 repo=$work/repo
 
-export GIT_CONFIG_NOSYSTEM=1 HOME=$work/home LANG=C LC_ALL=C TZ=UTC
+bench_git_env "$work"
 
 gen() {
 	rm -rf "$work"
