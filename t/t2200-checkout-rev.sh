@@ -211,6 +211,61 @@ test_expect_success 'a pointer whose object is not in the store: named, nothing 
 	test_path_is_missing ghost.bin.mlv
 '
 
+test_expect_success 'an artifact only mlv add wrote is never removed by checkout <rev>' '
+	echo "three days of training" >model.pt &&
+	mlv add -q model.pt &&
+	mlv checkout v1 2>err &&
+	grep "warning: kept .model.pt.*never committed or staged" err &&
+	test_path_is_file model.pt && test_path_is_file model.pt.mlv &&
+	grep -x /model.pt .gitignore &&
+	git add model.pt.mlv &&
+	mlv checkout v1 &&
+	test_path_is_missing model.pt &&
+	git reset -q -- model.pt.mlv &&
+	mlv checkout HEAD
+'
+
+test_expect_success 'checkout <rev> makes missing parent directories, and removes them after' '
+	git checkout -q -b deep &&
+	mkdir -p new/sub && echo x >new/sub/x &&
+	mlv add -q new/sub/x &&
+	git add -A && test_tick && git commit -q -m deep &&
+	git checkout -q - &&
+	rm -rf new &&
+	mlv checkout deep -- new/sub/x &&
+	echo x >expect && test_cmp expect new/sub/x &&
+	mlv checkout deep &&
+	mlv checkout HEAD &&
+	test_path_is_missing new
+'
+
+test_expect_success 'a name .gitignore cannot list is refused before anything is written' '
+	b=$(git hash-object -w model.bin.mlv) &&
+	printf "100644 %s\t%s\0" $b "$(printf "a\nb.mlv")" | git update-index -z --index-info &&
+	c=$(git commit-tree $(git write-tree) -p HEAD -m evil) &&
+	git reset -q &&
+	test_must_fail mlv checkout $c 2>err &&
+	grep "newline" err &&
+	test_path_is_missing "$(printf "a\nb")" &&
+	test -z "$(git status --porcelain -- "*.mlv")"
+'
+
+test_expect_success 'a huge blob named *.mlv is judged by its size, never read' '
+	git checkout -q -b huge v1 &&
+	dd if=/dev/zero bs=1M count=8 2>/dev/null >big.mlv &&
+	git add big.mlv && test_tick && git commit -q -m huge &&
+	rm big.mlv && git checkout -q - &&
+	test_expect_code 1 mlv ls huge >out 2>err &&
+	grep "big.mlv. is larger than 4096 bytes (8388608)" err &&
+	test_must_fail mlv cat huge:big 2>err &&
+	grep "larger than" err
+'
+
+test_expect_success 'a symlink-mode pointer in history is named as such' '
+	test_expect_code 1 mlv ls linky 2>err &&
+	grep "link.mlv. is not a regular file in git (mode 120000)" err
+'
+
 test_expect_success 'bare repository: cat, ls with a revision; no work tree commands' '
 	cd .. &&
 	git clone -q --bare repo bare.git &&

@@ -42,7 +42,8 @@ int mlv_gitignore_pattern(struct mlv_buf *out, const char *name);
 /*
  * The same for the .gitignore in `dir` below directory `dirfd` (a
  * repository's r->topfd; `dir` repo-relative, "" for the top), reached
- * without following any symlink (mlv/fs.h).
+ * without following any symlink (mlv/fs.h).  Removing the last line
+ * removes the file.
  */
 int mlv_gitignore_add_at(int dirfd, const char *dir, const char *name);
 int mlv_gitignore_remove_at(int dirfd, const char *dir, const char *name);

@@ -19,6 +19,19 @@
  */
 struct git_commit;
 struct git_tree;
+struct git_blob;
+struct git_oid;
+struct git_repository;
+
+/*
+ * git_blob_lookup() for a pointer blob, sized from the object's header
+ * first, so that a huge blob committed under a *.mlv name is never read:
+ * 0 and `*out` NULL with `*size` set when it holds more than
+ * MLV_POINTER_MAX bytes, 0 and the blob otherwise; <0 (libgit2's error
+ * state set) when git does not have it.
+ */
+int mlv_git_pointer_blob(struct git_blob **out, uint64_t *size, struct git_repository *git,
+			 const struct git_oid *id);
 
 /*
  * Resolve `rev` as git rev-parse does (a branch, tag, HEAD~3, a short

@@ -49,7 +49,9 @@ int mlv_path_component_valid(const char *c, size_t len);
 
 /*
  * 0 when `path` is valid (with `artifact`, also as a tracked path: short
- * enough for its pointer and lock names); else MLV_EINVALID with a
+ * enough for its pointer and lock names, not a name mlv keeps for itself,
+ * and a last component without a newline or a final carriage return, so
+ * that .gitignore can list it); else MLV_EINVALID with a
  * message that starts with `what` (the file or argument it came from).
  */
 int mlv_path_check(const char *path, int artifact, const char *what);

@@ -71,6 +71,11 @@ int mlv_artifact_load(struct mlv_artifact *a, int topfd, const char *pointer);
  */
 int mlv_artifact_load_buf(struct mlv_artifact *a, const char *pointer, const void *data,
 			  size_t len);
+/*
+ * `a` for a pointer that cannot be read (`why`, error `code`): the path
+ * gate's verdict on its name comes first, then `why`.
+ */
+int mlv_artifact_load_bad(struct mlv_artifact *a, const char *pointer, int code, const char *why);
 
 /* What to tell the user about a bad pointer (empty when a->error is NULL). */
 void mlv_artifact_hint(struct mlv_buf *out, const struct mlv_artifact *a);

@@ -64,6 +64,102 @@ static const struct mlv_artifact *find_path(const struct mlv_artifact_list *l, c
 	return NULL;
 }
 
+/*
+ * 1 when git's object database holds the pointer file's exact bytes (it
+ * came from a commit, or was staged): removing it loses nothing that git
+ * cannot give back.  0 for a pointer only mlv add wrote.
+ */
+static int pointer_in_git(struct mlv_repo *r, const char *pointer)
+{
+	struct mlv_buf b = MLV_BUF_INIT;
+	git_odb *odb = NULL;
+	git_oid id;
+	int ret;
+
+	if ((ret = mlv_fs_read_file(&b, r->topfd, pointer, MLV_POINTER_MAX)) < 0)
+		goto done;
+	if (git_repository_odb(&odb, r->git) < 0 ||
+	    git_odb_hash(&id, b.ptr, b.len, GIT_OBJECT_BLOB) < 0) {
+		ret = mlv_git_error(MLV_ERROR, pointer);
+		goto done;
+	}
+	ret = git_odb_exists(odb, &id) ? 1 : 0;
+done:
+	git_odb_free(odb);
+	mlv_buf_release(&b);
+	return ret;
+}
+
+struct strlist {
+	char **items;
+	size_t nr, alloc;
+};
+
+static void strlist_release(struct strlist *l)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		free(l->items[i]);
+	free(l->items);
+}
+
+/*
+ * Remove the empty directories from the parent of `path` up towards the
+ * top, as git does when the last file of a directory goes.
+ */
+static void remove_empty_dirs(struct mlv_repo *r, const char *path)
+{
+	struct mlv_buf dir = MLV_BUF_INIT;
+
+	mlv_path_dirname(&dir, path);
+	while (dir.len && strcmp(dir.ptr, ".")) {
+		struct mlv_buf up = MLV_BUF_INIT;
+
+		if (mlv_fs_unlink(r->topfd, dir.ptr, 1) < 0) {
+			mlv_error_clear(); /* not empty, or not ours: it stays */
+			mlv_buf_release(&up);
+			break;
+		}
+		mlv_path_dirname(&up, dir.ptr);
+		mlv_buf_release(&dir);
+		dir = up;
+	}
+	mlv_buf_release(&dir);
+}
+
+/*
+ * The parent directories of the artifacts to check out, made where they
+ * are missing; each path made is remembered (its own artifact's path, so
+ * that a failed checkout can remove what it made).
+ */
+static int make_parents(struct mlv_repo *r, const struct mlv_artifact_list *l, struct strlist *made)
+{
+	struct mlv_buf dir = MLV_BUF_INIT;
+	int ret = 0;
+
+	for (size_t i = 0; i < l->nr && !ret; i++) {
+		const struct mlv_artifact *a = &l->items[i];
+
+		if (a->error || a->within)
+			continue;
+		mlv_buf_reset(&dir);
+		mlv_path_dirname(&dir, a->path);
+		if (!dir.len || !strcmp(dir.ptr, "."))
+			continue;
+		if ((ret = mlv_fs_exists(r->topfd, dir.ptr)) != 0) {
+			/* There, or not reachable (a symlink): the checkout names the artifact. */
+			mlv_error_clear();
+			ret = 0;
+			continue;
+		}
+		if (!(ret = mlv_fs_mkdirs(r->topfd, dir.ptr))) {
+			MLV_ALLOC_GROW(made->items, made->nr + 1, made->alloc);
+			made->items[made->nr++] = mlv_strdup(a->path);
+		}
+	}
+	mlv_buf_release(&dir);
+	return ret < 0 ? ret : 0;
+}
+
 static int same_pointer(const struct mlv_pointer *a, const struct mlv_pointer *b)
 {
 	struct mlv_buf x = MLV_BUF_INIT, y = MLV_BUF_INIT;
@@ -102,6 +198,7 @@ int mlv_checkout_rev(struct mlv_repo *r, const char *rev, const char *const *pat
 		     struct mlv_checkout_rev_result *out)
 {
 	struct mlv_artifact_list target = { 0 }, current = { 0 };
+	struct strlist made = { 0 };
 	git_tree *tree = NULL;
 	int ret, status;
 
@@ -132,8 +229,12 @@ int mlv_checkout_rev(struct mlv_repo *r, const char *rev, const char *const *pat
 		goto done;
 
 	/* 1. The data, verified in full before anything is written. */
+	if ((ret = make_parents(r, &target, &made)) < 0)
+		goto done;
 	status = mlv_worktree_checkout(r, &target, o, cb, &out->co);
 	if (status < 0) {
+		for (size_t i = made.nr; i-- > 0;)
+			remove_empty_dirs(r, made.items[i]);
 		ret = status;
 		goto done;
 	}
@@ -166,9 +267,20 @@ int mlv_checkout_rev(struct mlv_repo *r, const char *rev, const char *const *pat
 			free(msg);
 			goto keep;
 		}
+		/* As git leaves untracked files: only a pointer git holds is ours to remove. */
+		if (pointer_in_git(r, a->pointer) != 1) {
+			char *msg = mlv_xstrfmt("kept '%s' (not in '%s'): its pointer was never "
+						"committed or staged", a->path, rev);
+
+			mlv_error_clear();
+			warn(cb, msg);
+			free(msg);
+			goto keep;
+		}
 		rm = mlv_rm(r, a, 0, 0, NULL, NULL);
 		if (!rm) {
 			out->removed++;
+			remove_empty_dirs(r, a->path);
 			continue;
 		}
 		{
@@ -187,6 +299,7 @@ keep:
 done:
 	mlv_artifact_list_release(&target);
 	mlv_artifact_list_release(&current);
+	strlist_release(&made);
 	git_tree_free(tree);
 	return ret;
 }

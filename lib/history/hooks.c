@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mlv/fs.h"
+#include "mlv/history.h"
 #include "mlv/hooks.h"
 #include "mlv/lock.h"
 #include "mlv/path.h"
@@ -775,6 +776,7 @@ static int check_staged_one(struct mlv_repo *r, struct mlv_store *s, const git_i
 	struct mlv_staged_problem pr = { e->path, "", NULL, 0, 0, 0 };
 	struct mlv_pointer p;
 	git_blob *blob = NULL;
+	uint64_t blob_size;
 	char *path = mlv_strndup(e->path, strlen(e->path) - strlen(MLV_POINTER_SUFFIX));
 	char *msg = NULL;
 	int ret = 0;
@@ -794,14 +796,14 @@ static int check_staged_one(struct mlv_repo *r, struct mlv_store *s, const git_i
 		goto report;
 	}
 	pr.path = path;
-	if (git_blob_lookup(&blob, r->git, &e->id) < 0) {
+	if (mlv_git_pointer_blob(&blob, &blob_size, r->git, &e->id) < 0) {
 		ret = mlv_git_error(MLV_ECORRUPT, "cannot read the staged pointer");
 		mlv_error_wrap(ret, "'%s'", e->path);
 		goto done;
 	}
-	if (git_blob_rawsize(blob) > MLV_POINTER_MAX) {
+	if (!blob) {
 		msg = mlv_xstrfmt("'%s' is staged with %llu bytes: larger than a pointer file can be",
-				  e->path, (unsigned long long)git_blob_rawsize(blob));
+				  e->path, (unsigned long long)blob_size);
 		pr.bad_pointer = 1;
 		goto report;
 	}

@@ -168,6 +168,7 @@ static void pblob_release(struct pblob *b)
 static void pblob_parse(struct walk *w, struct pblob *b, git_commit *c, const char *pointer)
 {
 	git_blob *blob = NULL;
+	uint64_t size;
 	char hex[13];
 	int rc;
 
@@ -188,7 +189,7 @@ static void pblob_parse(struct walk *w, struct pblob *b, git_commit *c, const ch
 		mlv_buf_adds(&b->err, mlv_error_last());
 		goto bad;
 	}
-	rc = git_blob_lookup(&blob, w->git, &b->id);
+	rc = mlv_git_pointer_blob(&blob, &size, w->git, &b->id);
 	if (rc < 0) {
 		const git_error *e = git_error_last();
 
@@ -196,9 +197,9 @@ static void pblob_parse(struct walk *w, struct pblob *b, git_commit *c, const ch
 			     git_oid_tostr_s(&b->id), e && e->message ? e->message : "not found");
 		goto bad;
 	}
-	if (git_blob_rawsize(blob) > MLV_POINTER_MAX) {
+	if (!blob) {
 		mlv_buf_addf(&b->err, "%s: too large for a pointer file (%llu bytes)", w->name.ptr,
-			     (unsigned long long)git_blob_rawsize(blob));
+			     (unsigned long long)size);
 		goto bad;
 	}
 	mlv_pointer_init(&b->ptr);
@@ -326,6 +327,9 @@ static int diff_entry(struct walk *w, struct items *out, const git_tree_entry *n
 	/* Nothing deeper than the longest valid path can hold a pointer mlv would read. */
 	if (base->len > MLV_PATH_MAX)
 		goto done;
+	/* As everywhere: directories named .git, .mlv (any spelling) are not searched. */
+	if ((nt || ot) && !mlv_path_component_valid(name, strlen(name)))
+		nt = ot = 0;
 	if (nt || ot) {
 		git_tree *ta = NULL, *tb = NULL;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mlv/error.h"
+#include "mlv/history.h"
 #include "mlv/merge.h"
 #include "mlv/path.h"
 #include "mlv/tree.h"
@@ -217,6 +218,7 @@ static int read_stage(struct mlv_pointer *out, struct mlv_repo *r, const git_ind
 {
 	struct mlv_buf name = MLV_BUF_INIT;
 	git_blob *blob = NULL;
+	uint64_t size;
 	int ret = 0;
 
 	mlv_buf_addf(&name, "%s (%s)", pointer, side);
@@ -225,11 +227,11 @@ static int read_stage(struct mlv_pointer *out, struct mlv_repo *r, const git_ind
 				    name.ptr, (unsigned)e->mode);
 		goto done;
 	}
-	if (git_blob_lookup(&blob, r->git, &e->id) < 0) {
+	if (mlv_git_pointer_blob(&blob, &size, r->git, &e->id) < 0) {
 		ret = mlv_git_error(MLV_ENOTFOUND, name.ptr);
 		goto done;
 	}
-	if (git_blob_rawsize(blob) > MLV_POINTER_MAX) {
+	if (!blob) {
 		ret = mlv_error_set(MLV_EINVALID, "%s is larger than %d bytes: not a pointer file",
 				    name.ptr, MLV_POINTER_MAX);
 		goto done;

@@ -8,6 +8,7 @@
 
 #include "mlv/config.h"
 #include "mlv/error.h"
+#include "mlv/history.h"
 #include "mlv/gc.h"
 
 /*
@@ -74,19 +75,18 @@ static void pointer_blob(struct reach *R, git_repository *repo, const git_oid *i
 {
 	struct mlv_pointer p;
 	git_blob *blob = NULL;
-	git_object_size_t size;
+	uint64_t size;
 
 	if (seen(R->blobs, id))
 		return;
-	if (git_blob_lookup(&blob, repo, id)) {
+	if (mlv_git_pointer_blob(&blob, &size, repo, id) < 0) {
 		/* Not there (a partial clone): it names nothing we can know. */
 		git_error_clear();
 		return;
 	}
 	R->st->pointers++;
-	size = git_blob_rawsize(blob);
 	mlv_pointer_init(&p);
-	if (size > MLV_POINTER_MAX) {
+	if (!blob) {
 		R->st->bad_pointers++;
 		warnf(R, "skipping bad pointer '%s' in %s: larger than %u bytes", path, where,
 		      MLV_POINTER_MAX);

@@ -2,6 +2,7 @@
  * The artifacts of a revision: pointer files read from git's trees.
  */
 #include <git2.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,31 @@ static const size_t suffix_len = sizeof(MLV_POINTER_SUFFIX) - 1;
 
 /* Directories deeper than this are not searched for pointers (as in the work tree). */
 #define FIND_DEPTH_MAX (MLV_PATH_MAX / 2)
+
+int mlv_git_pointer_blob(struct git_blob **out, uint64_t *size, struct git_repository *git,
+			 const struct git_oid *id)
+{
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	*size = 0;
+	if ((rc = git_repository_odb(&odb, git)) < 0)
+		return rc;
+	rc = git_odb_read_header(&len, &type, odb, id);
+	git_odb_free(odb);
+	if (rc < 0)
+		return rc;
+	*size = len;
+	if (len > MLV_POINTER_MAX)
+		return 0;
+	if ((rc = git_blob_lookup(out, git, id)) < 0)
+		return rc;
+	*size = (uint64_t)git_blob_rawsize(*out);
+	return 0;
+}
 
 int mlv_rev_commit(struct git_commit **out, struct mlv_repo *r, const char *rev)
 {
@@ -52,37 +78,39 @@ static int has_suffix(const char *s, size_t len)
 	return len > suffix_len && !memcmp(s + len - suffix_len, MLV_POINTER_SUFFIX, suffix_len);
 }
 
+/* `a` for `pointer` whose entry cannot be used, for the reason just set (`err`). */
+static int entry_error(struct mlv_artifact *a, const char *pointer, int err)
+{
+	char *why = mlv_strdup(mlv_error_last());
+	int ret = mlv_artifact_load_bad(a, pointer, err, why);
+
+	free(why);
+	return ret;
+}
+
 /* Fill `a` from the blob of tree entry `e` found as `pointer`. */
 static int load_entry(struct mlv_artifact *a, struct mlv_repo *r, const git_tree_entry *e,
 		      const char *pointer)
 {
 	git_filemode_t mode = git_tree_entry_filemode(e);
 	git_blob *blob = NULL;
+	uint64_t size;
 	int ret;
 
-	if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) {
-		ret = mlv_artifact_load_buf(a, pointer, "", 0);
-		if (!a->error) /* the name passed: say what is wrong with the entry */
-			ret = mlv_error_set(MLV_EINVALID, "'%s' is not a regular file in git "
-					    "(mode %06o)", pointer, (unsigned)mode);
-		free(a->error);
-		a->error = mlv_strdup(mlv_error_last());
-		return ret;
-	}
-	if (git_blob_lookup(&blob, r->git, git_tree_entry_id(e)) < 0) {
+	if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE)
+		return entry_error(a, pointer, mlv_error_set(MLV_EINVALID, "'%s' is not a regular "
+							     "file in git (mode %06o)", pointer,
+							     (unsigned)mode));
+	if (mlv_git_pointer_blob(&blob, &size, r->git, git_tree_entry_id(e)) < 0) {
 		/* A shallow or partial clone may lack it: the artifact is bad, the call is not. */
-		ret = mlv_artifact_load_buf(a, pointer, "", 0);
-		ret = mlv_git_error(MLV_ENOTFOUND, pointer);
-		free(a->error);
-		a->error = mlv_strdup(mlv_error_last());
-		return ret;
+		return entry_error(a, pointer, mlv_git_error(MLV_ENOTFOUND, pointer));
 	}
-	if (git_blob_rawsize(blob) > MLV_POINTER_MAX)
-		ret = mlv_artifact_load_buf(a, pointer, git_blob_rawcontent(blob),
-					    MLV_POINTER_MAX + 1);
-	else
-		ret = mlv_artifact_load_buf(a, pointer, git_blob_rawcontent(blob),
-					    (size_t)git_blob_rawsize(blob));
+	if (!blob)
+		return entry_error(a, pointer, mlv_error_set(MLV_EINVALID, "'%s' is larger than "
+							     "%u bytes (%" PRIu64 "): not a "
+							     "pointer file", pointer,
+							     MLV_POINTER_MAX, size));
+	ret = mlv_artifact_load_buf(a, pointer, git_blob_rawcontent(blob), (size_t)size);
 	git_blob_free(blob);
 	return ret;
 }

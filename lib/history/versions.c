@@ -36,6 +36,7 @@ static int look(struct search *s, const git_oid *cid)
 	git_tree *tree = NULL;
 	git_tree_entry *e = NULL;
 	git_blob *blob = NULL;
+	uint64_t size;
 	int found = 0;
 
 	if (seen(&s->seen_commits, &s->nr_commits, &s->alloc_commits, cid))
@@ -44,9 +45,9 @@ static int look(struct search *s, const git_oid *cid)
 	    git_tree_entry_bypath(&e, tree, s->pointer) < 0 ||
 	    git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
 	    seen(&s->seen_blobs, &s->nr_seen, &s->alloc_seen, git_tree_entry_id(e)) ||
-	    git_blob_lookup(&blob, s->r->git, git_tree_entry_id(e)) < 0)
+	    mlv_git_pointer_blob(&blob, &size, s->r->git, git_tree_entry_id(e)) < 0)
 		goto done;
-	if (git_blob_rawsize(blob) <= MLV_POINTER_MAX) {
+	if (blob) {
 		struct mlv_pointer p;
 
 		mlv_pointer_init(&p);

@@ -216,6 +216,11 @@ int mlv_path_check(const char *path, int artifact, const char *what)
 	if (artifact && reserved_artifact_name(base))
 		return mlv_error_set(MLV_EINVALID, "%s: '%s' cannot be tracked: mlv uses names like "
 				     "'%s' for its own files", what, path, base);
+	/* Its data path is listed in .gitignore, one pattern per line. */
+	if (artifact && *base && (strchr(base, '\n') || base[strlen(base) - 1] == '\r'))
+		return mlv_error_set(MLV_EINVALID, "%s: '%s' cannot be tracked: a name with a "
+				     "newline or a final carriage return cannot be listed in "
+				     ".gitignore", what, path);
 	if (total > MLV_PATH_MAX || (artifact && strlen(base) > MLV_ARTIFACT_NAME_MAX))
 		return mlv_error_set(MLV_EINVALID, "%s: path '%.64s...' is too long (%zu bytes; "
 				     "at most %d, and %d for the last component of a tracked path)",

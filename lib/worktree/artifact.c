@@ -90,6 +90,16 @@ int mlv_artifact_load(struct mlv_artifact *a, int topfd, const char *pointer)
 	return ret;
 }
 
+int mlv_artifact_load_bad(struct mlv_artifact *a, const char *pointer, int code, const char *why)
+{
+	int ret = artifact_start(a, pointer);
+
+	if (!ret)
+		ret = mlv_error_set(code, "%s", why);
+	a->error = mlv_strdup(mlv_error_last());
+	return ret;
+}
+
 int mlv_artifact_load_buf(struct mlv_artifact *a, const char *pointer, const void *data,
 			  size_t len)
 {

@@ -144,6 +144,11 @@ static int update(int dirfd, const char *dir, const char *name, int add)
 		mlv_buf_add(&content, pat.ptr, pat.len);
 		mlv_buf_addch(&content, '\n');
 		ret = mlv_lock_write(&lock, content.ptr, content.len);
+	} else if (!rest.len) {
+		/* Nothing but mlv's line was left: the file goes, as git removes what it wrote. */
+		if (unlinkat(lock.dirfd, lock.base, 0) < 0 && errno != ENOENT)
+			ret = mlv_error_set_errno(MLV_EIO, "cannot remove '%s'", path.ptr);
+		goto done;
 	} else {
 		ret = mlv_lock_write(&lock, rest.ptr, rest.len);
 	}
