@@ -46,10 +46,15 @@
  *
  * Trees are hostile input: depth is bounded by MLV_TREE_DEPTH_MAX and
  * the entries visited (compared on both sides, or below a subtree present
- * on one side only, which is first counted with mlv_tree_count()) by
- * opts->limit (default MLV_TREE_VISIT_MAX); passing a bound is
- * MLV_EINVALID naming the tree, before the callback sees anything when
- * renames are detected, since then changes are gathered first.  A tree
+ * on one side only; a subtree shared by several entries counts each time
+ * it is reached) by opts->limit (default MLV_TREE_VISIT_MAX).  What the
+ * walk would visit is counted first without walking it (each distinct
+ * pair of old and new subtree ids is read and counted once, so a small
+ * tree naming 2^40 files through shared subtrees is refused at once), and
+ * passing a bound is MLV_EINVALID naming the tree ("diff of tree '<base>'
+ * (<id>): more than <limit> entries to compare"), before the callback
+ * sees anything.  Trees read by the count are kept for the walk (up to
+ * about a million entries), so it reads nothing twice.  A tree
  * object not in the store is, without MLV_TREE_DIFF_MISSING_OK,
  * MLV_ENOTFOUND "tree <id> for '<path>' is not in the store"; a damaged
  * one is MLV_ECORRUPT naming it.
@@ -78,8 +83,20 @@ struct mlv_tree_diff_opts {
 	 */
 	const char *within;
 	uint64_t limit;      /* most entries visited; 0: MLV_TREE_VISIT_MAX */
+	/*
+	 * Rename detection gathers the changes before pairing them: at most
+	 * this many (0: MLV_TREE_DIFF_RENAME_MAX).  Past it the diff goes on
+	 * without renames -- the changes gathered, then the rest, come in tree
+	 * order as with MLV_TREE_DIFF_NO_RENAMES -- and, when not NULL,
+	 * *renames_skipped is set to 1 (it is set to 0 otherwise), so that
+	 * the caller can say so ("rename detection skipped: more than N
+	 * changes").
+	 */
+	size_t rename_limit;
+	int *renames_skipped;
 };
-#define MLV_TREE_DIFF_OPTS_INIT { 0, NULL, 0 }
+#define MLV_TREE_DIFF_OPTS_INIT { 0, NULL, 0, 0, NULL }
+#define MLV_TREE_DIFF_RENAME_MAX ((size_t)1 << 20)
 
 /*
  * Diff tree `old_tree` against `new_tree` (either may be NULL: an empty

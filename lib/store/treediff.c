@@ -4,12 +4,16 @@
  * Both trees are read level by level, side by side; a subdirectory is
  * entered only when its ids differ, so unchanged subtrees cost nothing.
  * Work is bounded: depth by MLV_TREE_DEPTH_MAX, entries visited by a
- * limit, and a subtree present on one side only is counted (which reads
- * each distinct subtree once) before it is walked, so that a small
- * hostile tree naming 2^41 files through shared subtrees fails at once.
+ * limit.  Before anything is walked, what the walk would visit is counted
+ * without walking it: by pairs of tree ids (old, new), each distinct pair
+ * computed once and remembered, so that a small hostile tree naming 2^41
+ * files through shared subtrees, on one side or on both, fails at once.
+ * The trees the count parses are kept (up to a bound) for the walk, which
+ * reads nothing twice.
  *
  * Renames need every deletion and addition before any can be reported:
- * then changes are gathered, paired, and passed on at the end.
+ * then changes are gathered, paired, and passed on at the end -- up to a
+ * bound, past which they are passed on as they come, without renames.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,9 @@
 #include "mlv/store.h"
 #include "mlv/tree.h"
 #include "mlv/treediff.h"
+
+/* Entries of parsed trees kept from the count for the walk. */
+#define CACHE_ENTRIES_MAX (1u << 20)
 
 struct rec {
 	struct mlv_tree_change c;
@@ -33,19 +40,43 @@ struct differ {
 	size_t within_len;
 	size_t rel_off;     /* where the path inside the trees starts in a path */
 	const char *what;   /* the root, for messages */
+	const struct mlv_oid *old_root, *new_root;
 	uint64_t limit, visits;
 	mlv_tree_diff_fn fn;
 	void *ctx;
 	int gather;
+	size_t gather_max;
+	int *renames_skipped;
 	struct rec *recs;
 	size_t nr, alloc;
+	/* The count: what the walk of a pair of trees visits, by ids. */
+	struct cost *costs;
+	size_t costs_nr, costs_cap;
+	/* Trees parsed by the count, for the walk. */
+	struct cached **trees;
+	size_t trees_nr, trees_cap;
+	uint64_t cached_entries;
+};
+
+struct cost {
+	struct mlv_oid a, b; /* one side only: b is unused */
+	unsigned char used, one_sided;
+	unsigned height;     /* levels below it */
+	uint64_t visits;
+};
+
+struct cached {
+	struct mlv_oid id;
+	struct mlv_tree t;
 };
 
 static int too_many(struct differ *d)
 {
+	const struct mlv_oid *root = d->new_root ? d->new_root : d->old_root;
+
 	return mlv_error_set(MLV_EINVALID,
-			     "diff of tree '%s': more than %llu entries to compare (shared subtrees count each time they are reached)",
-			     d->what, (unsigned long long)d->limit);
+			     "diff of tree '%s' (%s): more than %llu entries to compare (shared subtrees count each time they are reached)",
+			     d->what, root ? mlv_oid_hex(root) : "empty", (unsigned long long)d->limit);
 }
 
 static int visit(struct differ *d)
@@ -53,10 +84,42 @@ static int visit(struct differ *d)
 	return ++d->visits > d->limit ? too_many(d) : 0;
 }
 
+static void free_recs(struct differ *d)
+{
+	for (size_t k = 0; k < d->nr; k++) {
+		free(d->recs[k].path);
+		free(d->recs[k].old_path);
+	}
+	free(d->recs);
+	d->recs = NULL;
+	d->nr = d->alloc = 0;
+}
+
+/*
+ * Too many changes to pair: pass on those gathered (in tree order, as
+ * they would have come without rename detection) and the rest as they
+ * come.
+ */
+static int stop_gathering(struct differ *d)
+{
+	int ret = 0;
+
+	for (size_t k = 0; !ret && k < d->nr; k++)
+		ret = d->fn(d->ctx, &d->recs[k].c);
+	free_recs(d);
+	d->gather = 0;
+	if (d->renames_skipped)
+		*d->renames_skipped = 1;
+	return ret;
+}
+
 static int emit(struct differ *d, const struct mlv_tree_change *c)
 {
 	struct rec *r;
+	int ret;
 
+	if (d->gather && d->nr >= d->gather_max && (ret = stop_gathering(d)))
+		return ret;
 	if (!d->gather)
 		return d->fn(d->ctx, c);
 	MLV_ALLOC_GROW(d->recs, d->nr + 1, d->alloc);
@@ -67,6 +130,95 @@ static int emit(struct differ *d, const struct mlv_tree_change *c)
 	r->dropped = 0;
 	r->c.path = r->c.old_path = r->path;
 	return 0;
+}
+
+/* Parsed trees kept for the walk, by id. */
+
+static size_t oid_hash(const struct mlv_oid *id)
+{
+	size_t h;
+
+	memcpy(&h, id->id, sizeof(h));
+	return h;
+}
+
+static struct cached *cache_find(struct differ *d, const struct mlv_oid *id)
+{
+	if (!d->trees_cap)
+		return NULL;
+	for (size_t i = oid_hash(id) & (d->trees_cap - 1); d->trees[i];
+	     i = (i + 1) & (d->trees_cap - 1))
+		if (!mlv_oid_cmp(&d->trees[i]->id, id))
+			return d->trees[i];
+	return NULL;
+}
+
+static void cache_put(struct differ *d, struct cached *c)
+{
+	size_t i;
+
+	if ((d->trees_nr + 1) * 2 > d->trees_cap) {
+		struct cached **old = d->trees;
+		size_t old_cap = d->trees_cap;
+
+		d->trees_cap = old_cap ? old_cap * 2 : 64;
+		d->trees = mlv_calloc(d->trees_cap, sizeof(*d->trees));
+		d->trees_nr = 0;
+		for (size_t k = 0; k < old_cap; k++)
+			if (old[k])
+				cache_put(d, old[k]);
+		free(old);
+	}
+	for (i = oid_hash(&c->id) & (d->trees_cap - 1); d->trees[i]; i = (i + 1) & (d->trees_cap - 1))
+		;
+	d->trees[i] = c;
+	d->trees_nr++;
+}
+
+/*
+ * Tree `id` (directory `path`), parsed: the one kept, or read into `tmp`
+ * and kept while the cache has room (the caller releases `tmp` either way).
+ */
+static int get_tree(struct differ *d, const struct mlv_oid *id, const char *path,
+		    struct mlv_tree *tmp, const struct mlv_tree **out)
+{
+	struct cached *c = cache_find(d, id);
+	int ret;
+
+	if (c) {
+		*out = &c->t;
+		return 0;
+	}
+	if ((ret = mlv_tree_load(d->s, id, path, tmp)))
+		return ret;
+	*out = tmp;
+	if (d->cached_entries + tmp->nr > CACHE_ENTRIES_MAX)
+		return 0;
+	c = mlv_malloc(sizeof(*c));
+	c->id = *id;
+	c->t = *tmp;
+	memset(tmp, 0, sizeof(*tmp));
+	d->cached_entries += c->t.nr;
+	cache_put(d, c);
+	*out = &c->t;
+	return 0;
+}
+
+/* 1 when tree `id` is in the store (or kept), 0 when not, < 0 on error. */
+static int present(struct differ *d, const struct mlv_oid *id)
+{
+	return cache_find(d, id) ? 1 : mlv_store_has(d->s, id);
+}
+
+static void free_cache(struct differ *d)
+{
+	for (size_t i = 0; i < d->trees_cap; i++) {
+		if (d->trees[i]) {
+			mlv_tree_release(&d->trees[i]->t);
+			free(d->trees[i]);
+		}
+	}
+	free(d->trees);
 }
 
 static void side(struct mlv_tree_change *c, int new_side, const struct mlv_tree_entry *e)
@@ -105,12 +257,13 @@ static int missing(struct differ *d, const char *path, const struct mlv_oid *old
 }
 
 /*
- * Load tree `id` standing for directory `path`.  1 when it is not in the
- * store and that was reported as a '!' change.
+ * Load tree `id` standing for directory `path` (see get_tree()).  1 when
+ * it is not in the store and that was reported as a '!' change.
  */
-static int load(struct differ *d, const struct mlv_oid *id, const char *path, struct mlv_tree *t)
+static int load(struct differ *d, const struct mlv_oid *id, const char *path,
+		struct mlv_tree *tmp, const struct mlv_tree **t)
 {
-	int ret = mlv_store_has(d->s, id);
+	int ret = present(d, id);
 
 	if (ret < 0)
 		return ret;
@@ -118,7 +271,7 @@ static int load(struct differ *d, const struct mlv_oid *id, const char *path, st
 		ret = missing(d, path, id, NULL);
 		return ret ? ret : 1;
 	}
-	return mlv_tree_load(d->s, id, path, t);
+	return get_tree(d, id, path, tmp, t);
 }
 
 /* Relevance of rel path `rel` to opts->within: 2 at or below it, 1 on the way, 0 neither. */
@@ -157,16 +310,17 @@ static int too_deep(struct differ *d)
 static int one_side(struct differ *d, const struct mlv_oid *id, const char *path, int new_side,
 		    unsigned depth, int inside)
 {
-	struct mlv_tree t = MLV_TREE_INIT;
+	struct mlv_tree tmp = MLV_TREE_INIT;
+	const struct mlv_tree *t;
 	struct mlv_buf p = MLV_BUF_INIT;
 	int ret;
 
 	if (depth > MLV_TREE_DEPTH_MAX)
 		return too_deep(d);
-	if ((ret = load(d, id, path, &t)))
+	if ((ret = load(d, id, path, &tmp, &t)))
 		return ret > 0 ? 0 : ret;
-	for (size_t i = 0; !ret && i < t.nr; i++) {
-		const struct mlv_tree_entry *e = &t.entries[i];
+	for (size_t i = 0; !ret && i < t->nr; i++) {
+		const struct mlv_tree_entry *e = &t->entries[i];
 		int rel = 2;
 
 		if ((ret = join(d, &p, path, e->name)))
@@ -187,30 +341,16 @@ static int one_side(struct differ *d, const struct mlv_oid *id, const char *path
 			ret = emit(d, &c);
 		}
 	}
-	mlv_tree_release(&t);
+	mlv_tree_release(&tmp);
 	mlv_buf_release(&p);
 	return ret;
-}
-
-/*
- * A subtree present on one side only: counted first (within what is left
- * of the limit), then walked.  A count that meets a missing tree leaves
- * the walk to report it.
- */
-static int whole(struct differ *d, const struct mlv_oid *id, const char *path, int new_side,
-		 unsigned depth, int inside)
-{
-	int ret = mlv_tree_count(d->s, id, path, d->limit - d->visits, NULL);
-
-	if (ret && ret != MLV_ENOTFOUND)
-		return ret;
-	return one_side(d, id, path, new_side, depth, inside);
 }
 
 static int both(struct differ *d, const struct mlv_oid *old_id, const struct mlv_oid *new_id,
 		const char *path, unsigned depth, int inside)
 {
-	struct mlv_tree a = MLV_TREE_INIT, b = MLV_TREE_INIT;
+	struct mlv_tree ta = MLV_TREE_INIT, tb = MLV_TREE_INIT;
+	const struct mlv_tree *a, *b;
 	struct mlv_buf p = MLV_BUF_INIT;
 	size_t i = 0, j = 0;
 	int ret, ra, rb;
@@ -219,19 +359,19 @@ static int both(struct differ *d, const struct mlv_oid *old_id, const struct mlv
 		return 0;
 	if (depth > MLV_TREE_DEPTH_MAX)
 		return too_deep(d);
-	ra = mlv_store_has(d->s, old_id);
-	rb = mlv_store_has(d->s, new_id);
+	ra = present(d, old_id);
+	rb = present(d, new_id);
 	if (ra < 0 || rb < 0)
 		return ra < 0 ? ra : rb;
 	if (!ra || !rb)
 		return missing(d, path, ra ? NULL : old_id, rb ? NULL : new_id);
-	if ((ret = mlv_tree_load(d->s, old_id, path, &a)) ||
-	    (ret = mlv_tree_load(d->s, new_id, path, &b)))
+	if ((ret = get_tree(d, old_id, path, &ta, &a)) ||
+	    (ret = get_tree(d, new_id, path, &tb, &b)))
 		goto done;
 
-	while (!ret && (i < a.nr || j < b.nr)) {
-		const struct mlv_tree_entry *x = i < a.nr ? &a.entries[i] : NULL;
-		const struct mlv_tree_entry *y = j < b.nr ? &b.entries[j] : NULL;
+	while (!ret && (i < a->nr || j < b->nr)) {
+		const struct mlv_tree_entry *x = i < a->nr ? &a->entries[i] : NULL;
+		const struct mlv_tree_entry *y = j < b->nr ? &b->entries[j] : NULL;
 		int cmp = !x ? 1 : !y ? -1 : strcmp(x->name, y->name);
 		int rel = 2;
 		struct mlv_tree_change c;
@@ -276,13 +416,187 @@ static int both(struct differ *d, const struct mlv_oid *old_id, const struct mlv
 		if (c.kind && rel == 2 && (ret = emit(d, &c)))
 			break;
 		if (x && x->mode == MLV_MODE_DIR)
-			ret = whole(d, &x->oid, p.ptr, 0, depth + 1, rel == 2);
+			ret = one_side(d, &x->oid, p.ptr, 0, depth + 1, rel == 2);
 		else if (y && y->mode == MLV_MODE_DIR)
-			ret = whole(d, &y->oid, p.ptr, 1, depth + 1, rel == 2);
+			ret = one_side(d, &y->oid, p.ptr, 1, depth + 1, rel == 2);
 	}
 done:
-	mlv_tree_release(&a);
-	mlv_tree_release(&b);
+	mlv_tree_release(&ta);
+	mlv_tree_release(&tb);
+	mlv_buf_release(&p);
+	return ret;
+}
+
+/*
+ * The count: what the walk of the pair (old, new) visits, without walking
+ * it.  Equal ids cost nothing; a pair of different trees costs its entries
+ * (both sides merged by name) plus what each entry's subdirectories cost
+ * -- a pair again when both sides have one, a subtree on one side only
+ * otherwise (key (id, -)).  Each distinct pair is computed once and
+ * remembered, with the levels below it for the depth bound, so the count
+ * reads each distinct tree once whatever the walk would reach it at.
+ * Below opts->within only (where every entry is visited) is a pair's
+ * count the same wherever it is reached: only there is it remembered.
+ */
+static size_t cost_hash(const struct mlv_oid *a, const struct mlv_oid *b)
+{
+	size_t h = oid_hash(a) * 0x9e3779b97f4a7c15ull;
+
+	return b ? (h ^ oid_hash(b)) * 0x100000001b3ull : h;
+}
+
+static int cost_match(const struct cost *e, const struct mlv_oid *a, const struct mlv_oid *b)
+{
+	return e->one_sided == !b && !mlv_oid_cmp(&e->a, a) && (!b || !mlv_oid_cmp(&e->b, b));
+}
+
+static struct cost *cost_find(struct differ *d, const struct mlv_oid *a, const struct mlv_oid *b)
+{
+	if (!d->costs_cap)
+		return NULL;
+	for (size_t i = cost_hash(a, b) & (d->costs_cap - 1); d->costs[i].used;
+	     i = (i + 1) & (d->costs_cap - 1))
+		if (cost_match(&d->costs[i], a, b))
+			return &d->costs[i];
+	return NULL;
+}
+
+static void cost_put(struct differ *d, const struct cost *e)
+{
+	size_t i;
+
+	if ((d->costs_nr + 1) * 2 > d->costs_cap) {
+		struct cost *old = d->costs;
+		size_t old_cap = d->costs_cap;
+
+		d->costs_cap = old_cap ? old_cap * 2 : 64;
+		d->costs = mlv_calloc(d->costs_cap, sizeof(*d->costs));
+		d->costs_nr = 0;
+		for (size_t k = 0; k < old_cap; k++)
+			if (old[k].used)
+				cost_put(d, &old[k]);
+		free(old);
+	}
+	for (i = cost_hash(&e->a, e->one_sided ? NULL : &e->b) & (d->costs_cap - 1);
+	     d->costs[i].used; i = (i + 1) & (d->costs_cap - 1))
+		;
+	d->costs[i] = *e;
+	d->costs[i].used = 1;
+	d->costs_nr++;
+}
+
+static int cost(struct differ *d, const struct mlv_oid *old_id, const struct mlv_oid *new_id,
+		const char *path, unsigned depth, int inside, uint64_t *visits, unsigned *height);
+
+/* The pair (or one side) below entry x/y at `path`, added to *total. */
+static int cost_below(struct differ *d, const struct mlv_tree_entry *x,
+		      const struct mlv_tree_entry *y, const char *path, unsigned depth,
+		      int inside, uint64_t *total, unsigned *height)
+{
+	const struct mlv_oid *a = x && x->mode == MLV_MODE_DIR ? &x->oid : NULL;
+	const struct mlv_oid *b = y && y->mode == MLV_MODE_DIR ? &y->oid : NULL;
+	uint64_t v = 0;
+	unsigned h = 0;
+	int ret;
+
+	if (!a && !b)
+		return 0;
+	if (a && b)
+		ret = cost(d, a, b, path, depth + 1, inside, &v, &h);
+	else
+		ret = cost(d, a ? a : b, NULL, path, depth + 1, inside, &v, &h);
+	if (ret)
+		return ret;
+	*total += v;
+	if (*total > d->limit)
+		return too_many(d);
+	if (h + 1 > *height)
+		*height = h + 1;
+	return 0;
+}
+
+/*
+ * What the walk visits below `old_id` and `new_id` at `path` (new_id
+ * NULL: old_id is a subtree on one side only, whichever).
+ */
+static int cost(struct differ *d, const struct mlv_oid *old_id, const struct mlv_oid *new_id,
+		const char *path, unsigned depth, int inside, uint64_t *visits, unsigned *height)
+{
+	struct mlv_tree ta = MLV_TREE_INIT, tb = MLV_TREE_INIT;
+	const struct mlv_tree *a = NULL, *b = NULL;
+	struct mlv_buf p = MLV_BUF_INIT;
+	struct cost *hit;
+	uint64_t total = 0;
+	unsigned levels = 0;
+	size_t i = 0, j = 0;
+	int ret, ra, rb = 1;
+
+	*visits = 0;
+	*height = 0;
+	if (new_id && !mlv_oid_cmp(old_id, new_id))
+		return 0;
+	if (inside && (hit = cost_find(d, old_id, new_id))) {
+		if (depth + hit->height > MLV_TREE_DEPTH_MAX)
+			return too_deep(d);
+		*visits = hit->visits;
+		*height = hit->height;
+		return 0;
+	}
+	if (depth > MLV_TREE_DEPTH_MAX)
+		return too_deep(d);
+	/* A missing tree is reported (or refused) by the walk, which goes no further. */
+	ra = present(d, old_id);
+	if (new_id && ra > 0)
+		rb = present(d, new_id);
+	if (ra <= 0 || rb <= 0)
+		return ra < 0 ? ra : rb < 0 ? rb : 0;
+	if ((ret = get_tree(d, old_id, path, &ta, &a)) ||
+	    (new_id && (ret = get_tree(d, new_id, path, &tb, &b))))
+		goto done;
+
+	while (!ret && (i < a->nr || (b && j < b->nr))) {
+		const struct mlv_tree_entry *x = i < a->nr ? &a->entries[i] : NULL;
+		const struct mlv_tree_entry *y = b && j < b->nr ? &b->entries[j] : NULL;
+		int cmp = !x ? 1 : !y ? -1 : strcmp(x->name, y->name);
+		int rel = 2;
+
+		if (cmp <= 0)
+			i++;
+		else
+			x = NULL;
+		if (cmp >= 0)
+			j++;
+		else
+			y = NULL;
+		if (!inside || (x && x->mode == MLV_MODE_DIR) || (y && y->mode == MLV_MODE_DIR)) {
+			if ((ret = join(d, &p, path, x ? x->name : y->name)))
+				break;
+			if (!inside && !(rel = relevance(d, p.ptr + d->rel_off)))
+				continue;
+		}
+		if (++total > d->limit) {
+			ret = too_many(d);
+			break;
+		}
+		ret = cost_below(d, x, y, p.ptr, depth, rel == 2, &total, &levels);
+	}
+	if (!ret && inside) {
+		struct cost e;
+
+		memset(&e, 0, sizeof(e));
+		e.a = *old_id;
+		if (new_id)
+			e.b = *new_id;
+		e.one_sided = !new_id;
+		e.height = levels;
+		e.visits = total;
+		cost_put(d, &e);
+	}
+	*visits = total;
+	*height = levels;
+done:
+	mlv_tree_release(&ta);
+	mlv_tree_release(&tb);
 	mlv_buf_release(&p);
 	return ret;
 }
@@ -296,8 +610,6 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static struct rec *sort_recs; /* qsort has no context argument */
-
 static int cmp_group(const struct rec *x, const struct rec *y)
 {
 	const struct mlv_oid *a = x->c.kind == 'D' ? &x->c.old_oid : &x->c.new_oid;
@@ -309,9 +621,11 @@ static int cmp_group(const struct rec *x, const struct rec *y)
 	return c ? c : la - lb;
 }
 
-static int cmp_by_group_name(const void *pa, const void *pb)
+/* qsort_r() comparisons of indexes into the records `recs`. */
+static int cmp_by_group_name(const void *pa, const void *pb, void *recs)
 {
-	const struct rec *x = &sort_recs[*(const size_t *)pa], *y = &sort_recs[*(const size_t *)pb];
+	const struct rec *r = recs;
+	const struct rec *x = &r[*(const size_t *)pa], *y = &r[*(const size_t *)pb];
 	int c = cmp_group(x, y);
 
 	if (!c)
@@ -319,9 +633,11 @@ static int cmp_by_group_name(const void *pa, const void *pb)
 	return c ? c : strcmp(x->path, y->path);
 }
 
-static int cmp_by_path(const void *pa, const void *pb)
+static int cmp_by_path(const void *pa, const void *pb, void *recs)
 {
-	return strcmp(sort_recs[*(const size_t *)pa].path, sort_recs[*(const size_t *)pb].path);
+	const struct rec *r = recs;
+
+	return strcmp(r[*(const size_t *)pa].path, r[*(const size_t *)pb].path);
 }
 
 static void pair(struct differ *d, size_t del, size_t add)
@@ -362,8 +678,8 @@ static void pair_group(struct differ *d, size_t *dels, size_t nd, size_t *adds, 
 	for (j = 0; j < na; j++)
 		if (!used_a[j])
 			tmp_a[ra++] = adds[j];
-	qsort(tmp_d, rd, sizeof(*tmp_d), cmp_by_path);
-	qsort(tmp_a, ra, sizeof(*tmp_a), cmp_by_path);
+	qsort_r(tmp_d, rd, sizeof(*tmp_d), cmp_by_path, d->recs);
+	qsort_r(tmp_a, ra, sizeof(*tmp_a), cmp_by_path, d->recs);
 	for (i = 0; i < rd && i < ra; i++)
 		pair(d, tmp_d[i], tmp_a[i]);
 }
@@ -384,9 +700,8 @@ static void find_renames(struct differ *d)
 		else if (c->kind == 'A' && c->new_size)
 			adds[na++] = k;
 	}
-	sort_recs = d->recs;
-	qsort(dels, nd, sizeof(*dels), cmp_by_group_name);
-	qsort(adds, na, sizeof(*adds), cmp_by_group_name);
+	qsort_r(dels, nd, sizeof(*dels), cmp_by_group_name, d->recs);
+	qsort_r(adds, na, sizeof(*adds), cmp_by_group_name, d->recs);
 	while (i < nd && j < na) {
 		int c = cmp_group(&d->recs[dels[i]], &d->recs[adds[j]]);
 		size_t ei = i, ej = j;
@@ -409,7 +724,6 @@ static void find_renames(struct differ *d)
 		i = ei;
 		j = ej;
 	}
-	sort_recs = NULL;
 	free(dels);
 	free(adds);
 	free(tmp);
@@ -435,15 +749,33 @@ int mlv_tree_diff_ext(struct mlv_store *s, const struct mlv_oid *old_tree,
 	d.within_len = d.within ? strlen(d.within) : 0;
 	d.rel_off = *base ? strlen(base) + 1 : 0;
 	d.what = base;
+	d.old_root = old_tree;
+	d.new_root = new_tree;
 	d.limit = opts->limit ? opts->limit : MLV_TREE_VISIT_MAX;
 	d.fn = fn;
 	d.ctx = ctx;
 	d.gather = old_tree && new_tree && !(d.flags & MLV_TREE_DIFF_NO_RENAMES);
+	d.gather_max = opts->rename_limit ? opts->rename_limit : MLV_TREE_DIFF_RENAME_MAX;
+	d.renames_skipped = opts->renames_skipped;
+	if (d.renames_skipped)
+		*d.renames_skipped = 0;
 
+	if (old_tree || new_tree) {
+		uint64_t visits;
+		unsigned height;
+
+		/* Counted first: nothing is reported from a diff that cannot finish. */
+		ret = cost(&d, old_tree ? old_tree : new_tree, old_tree ? new_tree : NULL, base, 1,
+			   !d.within, &visits, &height);
+		free(d.costs);
+		d.costs = NULL;
+		if (ret)
+			goto done;
+	}
 	if (old_tree && new_tree)
 		ret = both(&d, old_tree, new_tree, base, 1, !d.within);
 	else if (old_tree || new_tree)
-		ret = whole(&d, old_tree ? old_tree : new_tree, base, !old_tree, 1, !d.within);
+		ret = one_side(&d, old_tree ? old_tree : new_tree, base, !old_tree, 1, !d.within);
 
 	if (!ret && d.gather) {
 		find_renames(&d);
@@ -451,11 +783,9 @@ int mlv_tree_diff_ext(struct mlv_store *s, const struct mlv_oid *old_tree,
 			if (!d.recs[k].dropped)
 				ret = fn(ctx, &d.recs[k].c);
 	}
-	for (size_t k = 0; k < d.nr; k++) {
-		free(d.recs[k].path);
-		free(d.recs[k].old_path);
-	}
-	free(d.recs);
+done:
+	free_recs(&d);
+	free_cache(&d);
 	return ret;
 }
 

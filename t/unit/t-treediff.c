@@ -249,6 +249,93 @@ static void test_bounds(void)
 	mlv_buf_release(&out);
 }
 
+/* A DAG: `levels` levels of "l" and "r" naming the same tree, above `leaf`. */
+static struct mlv_oid dag(const struct mlv_oid *leaf, int levels)
+{
+	char spec[64];
+
+	trees[60] = *leaf;
+	for (int i = 0; i < levels; i++) {
+		snprintf(spec, sizeof(spec), "d:l:%d d:r:%d", 60 + i, 60 + i);
+		trees[61 + i] = mk(spec);
+	}
+	return trees[60 + levels];
+}
+
+static void test_pair_count(void)
+{
+	struct mlv_buf out = MLV_BUF_INIT;
+	struct mlv_oid la = mk("f:a:1 f:b:2"), lb = mk("f:a:1 f:b:3"), a, b, c, top_a, top_b;
+	int ret;
+
+	/* 3 levels: 2 entries at the leaves, 2 + twice the level below above: 30 visits. */
+	a = dag(&la, 3);
+	b = dag(&lb, 3);
+	ret = diff(&out, &a, &b, "small", 0, NULL, 30);
+	is_int(ret, 0, "a DAG pair visiting 30 entries, limit 30: %s", mlv_error_last());
+	is_int((long long)(strchr(out.ptr, 'M') ? 1 : 0), 1, "reports the changes");
+	ret = diff(&out, &a, &b, "small", 0, NULL, 29);
+	is_int(ret, MLV_EINVALID, "limit 29: refused");
+	ok(out.len == 0, "before anything is reported");
+	ret = diff(&out, &a, &b, "small", MLV_TREE_DIFF_NO_RENAMES, NULL, 29);
+	is_int(ret, MLV_EINVALID, "without renames too");
+	ok(out.len == 0, "... still before anything is reported (counted first)");
+	ok(strstr(mlv_error_last(), "small") && strstr(mlv_error_last(), mlv_oid_hex(&b)),
+	   "the message names the tree and its id: %s", mlv_error_last());
+
+	/* DAGs of 2^42 and 2^41 files, one level apart: every pair differs. */
+	top_a = dag(&la, 41);
+	top_b = dag(&la, 40);
+	c = top_b;
+	top_b = dag(&lb, 30);
+	ret = diff(&out, &top_a, &c, "huge", MLV_TREE_DIFF_NO_RENAMES, NULL, 0);
+	is_int(ret, MLV_EINVALID, "DAGs of depth 41 and 40 against each other: refused: %s",
+	       mlv_error_last());
+	ok(out.len == 0, "before anything is reported");
+	a = dag(&la, 30);
+	ret = diff(&out, &a, &top_b, "huge", 0, NULL, 0);
+	is_int(ret, MLV_EINVALID, "2^31 files changed on both sides: refused");
+	ok(out.len == 0, "before anything is reported");
+	ret = diff(&out, &a, &top_b, "huge", MLV_TREE_DIFF_NO_RENAMES, "l/r", 0);
+	is_int(ret, MLV_EINVALID, "within a path, what is below it counts");
+	ok(out.len == 0, "before anything is reported");
+	ret = diff(&out, &a, &top_b, "huge", MLV_TREE_DIFF_NO_RENAMES, "l/l/l/l/l/l/l/l/l/l/l/l/l/l/l/l/l/l/l/r", 0);
+	is_int(ret, 0, "but deep enough within, it is small: %s", mlv_error_last());
+	ok(out.len > 0, "and reported");
+
+	/* A DAG on one side only, below a file on the other. */
+	trees[0] = a;
+	b = mk("d:x:0");
+	c = mk("f:x:4");
+	ret = diff(&out, &c, &b, "huge", MLV_TREE_DIFF_NO_RENAMES, NULL, 0);
+	is_int(ret, MLV_EINVALID, "a one-sided DAG below a file: refused");
+	ok(out.len == 0, "before anything is reported");
+	ret = diff(&out, &a, &a, "huge", 0, NULL, 0);
+	is_int(ret, 0, "the same DAG on both sides costs nothing");
+	mlv_buf_release(&out);
+}
+
+static void test_rename_cap(void)
+{
+	struct mlv_tree_diff_opts o = MLV_TREE_DIFF_OPTS_INIT;
+	struct mlv_buf out = MLV_BUF_INIT;
+	struct mlv_oid a = mk("f:a:5 f:b:6 f:c:7"), b = mk("f:x:5 f:y:6 f:z:7");
+	int skipped = -1;
+
+	mlv_store_writer_commit(w);
+	o.renames_skipped = &skipped;
+	o.rename_limit = 6;
+	is_int(mlv_tree_diff_ext(s, &a, &b, "", &o, collect, &out), 0, "6 changes, limit 6");
+	is_str(out.ptr, "R a>x;R b>y;R c>z;", "renames detected");
+	is_int(skipped, 0, "not skipped");
+	mlv_buf_reset(&out);
+	o.rename_limit = 5;
+	is_int(mlv_tree_diff_ext(s, &a, &b, "", &o, collect, &out), 0, "6 changes, limit 5");
+	is_str(out.ptr, "D a;D b;D c;A x;A y;A z;", "plain deletions and additions, in tree order");
+	is_int(skipped, 1, "the caller is told");
+	mlv_buf_release(&out);
+}
+
 static void test_stat(void)
 {
 	struct mlv_tree_diff_stat st;
@@ -289,6 +376,8 @@ int main(void)
 	test_file_dir();
 	test_missing();
 	test_bounds();
+	test_pair_count();
+	test_rename_cap();
 	test_stat();
 	mlv_store_writer_free(w);
 	mlv_store_free(s);
