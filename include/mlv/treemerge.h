@@ -79,11 +79,21 @@ struct mlv_merge_conflict {
 	struct mlv_merge_version base_v, ours_v, theirs_v;
 };
 
+/*
+ * The conflicts, in tree order.  A subtree shared by several entries
+ * (the same id at several paths) has its conflicts listed at each path,
+ * so a small hostile tree can name millions: the list holds the first
+ * MLV_MERGE_CONFLICTS_MAX, and `omitted` counts the ones found after
+ * them (a caller lists the items, then says "... and <omitted> more
+ * conflicts").
+ */
 struct mlv_merge_conflicts {
 	struct mlv_merge_conflict *items;
 	size_t nr, alloc;
+	uint64_t omitted;
 };
-#define MLV_MERGE_CONFLICTS_INIT { NULL, 0, 0 }
+#define MLV_MERGE_CONFLICTS_INIT { NULL, 0, 0, 0 }
+#define MLV_MERGE_CONFLICTS_MAX ((size_t)100000)
 void mlv_merge_conflicts_release(struct mlv_merge_conflicts *c);
 
 /* "modified", "added", "deleted", "type change", "unchanged". */

@@ -39,6 +39,7 @@ struct memo {
 	unsigned height;     /* levels below it that were entered */
 	size_t cstart, cend; /* its conflicts in the list, recorded below ... */
 	size_t prefix_len;   /* ... a path this long */
+	uint64_t found;      /* its conflicts, listed or not (past the cap) */
 };
 
 struct merger {
@@ -53,6 +54,7 @@ struct merger {
 	uint64_t visits;
 	unsigned deepest; /* the deepest level entered so far */
 	struct mlv_merge_conflicts *conflicts;
+	uint64_t found;      /* conflicts found: listed, and omitted past the cap */
 	struct mlv_buf path; /* below the root, "" at the root */
 };
 
@@ -141,12 +143,18 @@ static void memo_key(struct memo *e, int kind, const struct mlv_oid *k[3])
 	}
 }
 
-/* The conflicts of a remembered merge again, below the current path. */
+/*
+ * The conflicts of a remembered merge again, below the current path.  A
+ * shared subtree's conflicts come once for each path it is reached at:
+ * the list stops at MLV_MERGE_CONFLICTS_MAX, the rest only counted.
+ */
 static void replay_conflicts(struct merger *m, const struct memo *e)
 {
 	struct mlv_merge_conflicts *c = m->conflicts;
+	uint64_t listed = 0;
 
-	for (size_t i = e->cstart; i < e->cend; i++) {
+	m->found += e->found;
+	for (size_t i = e->cstart; i < e->cend && c->nr < MLV_MERGE_CONFLICTS_MAX; i++) {
 		struct mlv_merge_conflict x = c->items[i];
 		const char *rest = x.path + e->prefix_len;
 		struct mlv_buf p = MLV_BUF_INIT;
@@ -158,7 +166,9 @@ static void replay_conflicts(struct merger *m, const struct memo *e)
 		x.path = mlv_buf_detach(&p, NULL);
 		MLV_ALLOC_GROW(c->items, c->nr + 1, c->alloc);
 		c->items[c->nr++] = x;
+		listed++;
 	}
+	c->omitted += e->found - listed;
 }
 
 void mlv_merge_conflicts_release(struct mlv_merge_conflicts *c)
@@ -168,6 +178,7 @@ void mlv_merge_conflicts_release(struct mlv_merge_conflicts *c)
 	free(c->items);
 	c->items = NULL;
 	c->nr = c->alloc = 0;
+	c->omitted = 0;
 }
 
 void mlv_tree_merge_result_release(struct mlv_tree_merge_result *r)
@@ -471,6 +482,11 @@ static void record(struct merger *m, const struct mlv_tree_entry *b, const struc
 	struct mlv_merge_conflicts *c = m->conflicts;
 	struct mlv_merge_conflict *x;
 
+	m->found++;
+	if (c->nr >= MLV_MERGE_CONFLICTS_MAX) {
+		c->omitted++;
+		return;
+	}
 	MLV_ALLOC_GROW(c->items, c->nr + 1, c->alloc);
 	x = &c->items[c->nr++];
 	x->path = mlv_strndup(m->path.ptr ? m->path.ptr : "", m->path.len);
@@ -583,6 +599,7 @@ static int enter(struct merger *m, int kind, const struct mlv_oid *k[3], unsigne
 	me->visits = m->visits;      /* for now: where it started */
 	me->height = m->deepest;     /* for now: the deepest level before it */
 	me->cstart = m->conflicts->nr;
+	me->found = m->found;        /* for now: conflicts before it */
 	me->prefix_len = m->path.len;
 	m->deepest = depth;
 	return 0;
@@ -595,6 +612,7 @@ static void leave(struct merger *m, struct memo *me, unsigned depth)
 	me->visits = m->visits - me->visits;
 	me->height = m->deepest - depth;
 	me->cend = m->conflicts->nr;
+	me->found = m->found - me->found;
 	memo_put(m, me);
 	if (before > m->deepest)
 		m->deepest = before;

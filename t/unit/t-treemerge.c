@@ -397,6 +397,54 @@ static void test_bounds(void)
 	mlv_store_writer_new(&writer, store);
 }
 
+/* `levels` levels of "l" and "r" naming the same tree, above a file "f" holding `leaf`. */
+static struct mlv_oid dag(unsigned levels, const char *leaf)
+{
+	struct mlv_oid id, blob;
+
+	mlv_store_writer_put_buf(writer, &blob, leaf, strlen(leaf));
+	id = raw_tree_nc("f", MLV_MODE_FILE, &blob, NULL, 0, NULL);
+	for (unsigned i = 0; i < levels; i++)
+		id = raw_tree_nc("l", MLV_MODE_DIR, &id, "r", MLV_MODE_DIR, &id);
+	mlv_store_writer_commit(writer);
+	return id;
+}
+
+static void test_conflict_cap(void)
+{
+	struct mlv_tree_merge_result res = MLV_TREE_MERGE_RESULT_INIT;
+	struct mlv_oid b = dag(3, "base"), o = dag(3, "ours"), t = dag(3, "theirs");
+	int ret;
+
+	ret = mlv_tree_merge(store, writer, &b, &o, &t, "data", MLV_MERGE_FAVOR_NONE, &res);
+	is_int(ret, 0, "a small DAG merges: %s", mlv_error_last());
+	is_int((long long)res.conflicts.nr, 8, "its 8 conflicts are listed, once per path");
+	is_int((long long)res.conflicts.omitted, 0, "none omitted");
+	mlv_tree_merge_result_release(&res);
+
+	/* 2^17 paths: more conflicts than are listed. */
+	b = dag(17, "base");
+	o = dag(17, "ours");
+	t = dag(17, "theirs");
+	ret = mlv_tree_merge(store, writer, &b, &o, &t, "data", MLV_MERGE_FAVOR_NONE, &res);
+	is_int(ret, 0, "a DAG of 2^17 conflicting files merges: %s", mlv_error_last());
+	is_int((long long)res.conflicts.nr, (long long)MLV_MERGE_CONFLICTS_MAX,
+	       "the first MLV_MERGE_CONFLICTS_MAX are listed");
+	is_int((long long)res.conflicts.omitted, (1ll << 17) - (long long)MLV_MERGE_CONFLICTS_MAX,
+	       "the rest are counted");
+	is_str(res.conflicts.items[0].path, "l/l/l/l/l/l/l/l/l/l/l/l/l/l/l/l/l/f", "in tree order");
+	mlv_tree_merge_result_release(&res);
+	is_int((long long)res.conflicts.omitted, 0, "released");
+
+	ret = mlv_tree_merge(store, writer, &b, &o, &t, "data", MLV_MERGE_FAVOR_THEIRS, &res);
+	is_int(ret, 0, "favouring theirs: %s", mlv_error_last());
+	is_int((long long)(res.conflicts.nr + res.conflicts.omitted), 1ll << 17,
+	       "conflicts still all counted");
+	mlv_tree_merge_result_release(&res);
+	mlv_store_writer_free(writer);
+	mlv_store_writer_new(&writer, store);
+}
+
 int main(void)
 {
 	char dir[4096];
@@ -415,6 +463,7 @@ int main(void)
 	test_type_change_one_side();
 	test_not_read();
 	test_bounds();
+	test_conflict_cap();
 	mlv_store_writer_free(writer);
 	mlv_store_free(store);
 	return tap_done();
