@@ -113,7 +113,7 @@ int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx)
 	struct mlv_checkout_rev_result rr;
 	struct mlv_checkout_result *res = &rr.co;
 	const char *rev = NULL;
-	char **paths = NULL;
+	char **paths = NULL, *failure = NULL;
 
 	memset(&rr, 0, sizeof(rr));
 	n = parse_options_dashdash(argc, argv, opts, usage, &dashdash);
@@ -157,8 +157,9 @@ int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx)
 		hint("nothing was changed; use --force to overwrite them, or 'mlv add' to keep them");
 		ret = 1;
 	} else if (ret < 0) {
+		failure = mlv_strdup(mlv_error_last());
 		error_lib();
-		if (res->nr_problems)
+		if (res->nr_problems && !allow_missing)
 			hint("use --allow-missing to check out the rest");
 		ret = 128;
 	} else if (res->nr_problems) {
@@ -166,9 +167,10 @@ int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx)
 		      res->nr_problems == 1 ? "" : "s");
 		ret = 1;
 	}
-	if (json && (ret == 0 || ret == 1 || res->nr_problems)) {
+	if (json) {
 		json_t *out = json_result(res);
 
+		json_object_set_new(out, "error", failure ? json_text(failure) : json_null());
 		if (rev) {
 			json_t *kept = json_array();
 
@@ -197,5 +199,6 @@ int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx)
 	for (int i = 0; paths && i < n; i++)
 		free(paths[i]);
 	free(paths);
+	free(failure);
 	return ret;
 }

@@ -732,6 +732,7 @@ int cmd_diff(int argc, const char **argv, struct mlv_ctx *ctx)
 		NULL,
 	};
 	int stat = 0, name_status = 0, json = 0, exit_code = 0, dashdash, n, nrev = 0;
+	size_t bad = 0;
 	const struct option opts[] = {
 		OPT_BOOL_F(0, "stat", &stat, "show per artifact the files added, deleted, modified and the size change"),
 		OPT_BOOL_F(0, "name-status", &name_status, "show only the status letter and path of each change"),
@@ -811,6 +812,7 @@ int cmd_diff(int argc, const char **argv, struct mlv_ctx *ctx)
 			d.within = NULL;
 		if (diff_artifact(ctx, &d, a, b, &sa, &sb)) {
 			changed++;
+			bad += d.bad;
 			if (json)
 				json_array_append_new(arts, adiff_json(&d));
 			else if (stat)
@@ -840,5 +842,5 @@ int cmd_diff(int argc, const char **argv, struct mlv_ctx *ctx)
 	mlv_artifact_list_release(&sb.list);
 	git_tree_free(sa.tree);
 	git_tree_free(sb.tree);
-	return exit_code && changed ? 1 : 0;
+	return (exit_code && changed) || bad ? 1 : 0;
 }

@@ -205,11 +205,11 @@ test_expect_success 'a malformed pointer in one revision is named and the diff g
 	echo v4 >data/f1 &&
 	mlv add data >/dev/null &&
 	git add data.mlv model.bin.mlv && test_tick && git commit -q -m "bad pointer" &&
-	mlv diff --name-status v2 HEAD >actual 2>err &&
+	test_expect_code 1 mlv diff --name-status v2 HEAD >actual 2>err &&
 	grep "^error: .*model.bin.mlv" err &&
 	printf "M\tdata/f1\nM\tmodel.bin\n" >expect &&
 	test_cmp expect actual &&
-	mlv diff v2 HEAD >actual 2>err &&
+	test_expect_code 1 mlv diff v2 HEAD >actual 2>err &&
 	grep "^modified:   model.bin (bad pointer)" actual
 '
 

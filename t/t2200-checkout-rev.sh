@@ -266,6 +266,38 @@ test_expect_success 'a symlink-mode pointer in history is named as such' '
 	grep "link.mlv. is not a regular file in git (mode 120000)" err
 '
 
+test_expect_success 'a git tree that reuses subtrees (2^30 paths) is refused at once' '
+	t=$(git mktree </dev/null) &&
+	b=$(git hash-object -w model.bin.mlv) &&
+	t=$(printf "100644 blob %s\tx.mlv\n" $b | git mktree) &&
+	for i in $(test_seq 1 30)
+	do
+		t=$(printf "040000 tree %s\ta\n040000 tree %s\tb\n" $t $t | git mktree) || return 1
+	done &&
+	c=$(git commit-tree $t -m dag) &&
+	test_expect_code 128 timeout 120 mlv ls $c 2>err &&
+	grep "holds more than" err &&
+	test_expect_code 128 timeout 120 mlv checkout $c 2>err &&
+	grep "holds more than" err &&
+	test_must_fail timeout 120 mlv log $c 2>err &&
+	grep "more than" err
+'
+
+test_expect_success 'diff names a conflicted pointer and exits 1' '
+	git checkout -q -b conflicted v1 &&
+	printf "<<<<<<< ours\nx\n=======\ny\n>>>>>>> theirs\n" >model.bin.mlv &&
+	test_expect_code 1 mlv diff --name-status v1 -- model.bin >out 2>err &&
+	grep "merge conflict" err &&
+	git checkout -q -f - && mlv checkout -q HEAD
+'
+
+test_expect_success 'checkout --json says why it failed' '
+	echo mine >model.bin &&
+	test_expect_code 1 mlv checkout --json v1 -- model.bin >out.json &&
+	jq -e ".conflicts == [\"model.bin\"] and .error == null" out.json &&
+	mlv checkout -q -f HEAD
+'
+
 test_expect_success 'bare repository: cat, ls with a revision; no work tree commands' '
 	cd .. &&
 	git clone -q --bare repo bare.git &&

@@ -17,6 +17,14 @@
  * pointer) of at most MLV_POINTER_MAX bytes, and it must parse.  A bad
  * one is an artifact with `error` set, never a failure of the whole call.
  */
+/*
+ * Git trees come from other people too: a walk of one (looking for the
+ * pointers of a revision, or for the pointers two commits changed)
+ * visits at most MLV_GIT_TREE_VISIT_MAX entries -- a subtree reached by
+ * several paths counts each time -- and fails with MLV_EINVALID beyond.
+ */
+#define MLV_GIT_TREE_VISIT_MAX (1u << 22)
+
 struct git_commit;
 struct git_tree;
 struct git_blob;

@@ -90,18 +90,6 @@ done:
 	return ret;
 }
 
-struct strlist {
-	char **items;
-	size_t nr, alloc;
-};
-
-static void strlist_release(struct strlist *l)
-{
-	for (size_t i = 0; i < l->nr; i++)
-		free(l->items[i]);
-	free(l->items);
-}
-
 /*
  * Remove the empty directories from the parent of `path` up towards the
  * top, as git does when the last file of a directory goes.
@@ -124,40 +112,6 @@ static void remove_empty_dirs(struct mlv_repo *r, const char *path)
 		dir = up;
 	}
 	mlv_buf_release(&dir);
-}
-
-/*
- * The parent directories of the artifacts to check out, made where they
- * are missing; each path made is remembered (its own artifact's path, so
- * that a failed checkout can remove what it made).
- */
-static int make_parents(struct mlv_repo *r, const struct mlv_artifact_list *l, struct strlist *made)
-{
-	struct mlv_buf dir = MLV_BUF_INIT;
-	int ret = 0;
-
-	for (size_t i = 0; i < l->nr && !ret; i++) {
-		const struct mlv_artifact *a = &l->items[i];
-
-		if (a->error || a->within)
-			continue;
-		mlv_buf_reset(&dir);
-		mlv_path_dirname(&dir, a->path);
-		if (!dir.len || !strcmp(dir.ptr, "."))
-			continue;
-		if ((ret = mlv_fs_exists(r->topfd, dir.ptr)) != 0) {
-			/* There, or not reachable (a symlink): the checkout names the artifact. */
-			mlv_error_clear();
-			ret = 0;
-			continue;
-		}
-		if (!(ret = mlv_fs_mkdirs(r->topfd, dir.ptr))) {
-			MLV_ALLOC_GROW(made->items, made->nr + 1, made->alloc);
-			made->items[made->nr++] = mlv_strdup(a->path);
-		}
-	}
-	mlv_buf_release(&dir);
-	return ret < 0 ? ret : 0;
 }
 
 static int same_pointer(const struct mlv_pointer *a, const struct mlv_pointer *b)
@@ -198,7 +152,6 @@ int mlv_checkout_rev(struct mlv_repo *r, const char *rev, const char *const *pat
 		     struct mlv_checkout_rev_result *out)
 {
 	struct mlv_artifact_list target = { 0 }, current = { 0 };
-	struct strlist made = { 0 };
 	git_tree *tree = NULL;
 	int ret, status;
 
@@ -229,12 +182,8 @@ int mlv_checkout_rev(struct mlv_repo *r, const char *rev, const char *const *pat
 		goto done;
 
 	/* 1. The data, verified in full before anything is written. */
-	if ((ret = make_parents(r, &target, &made)) < 0)
-		goto done;
 	status = mlv_worktree_checkout(r, &target, o, cb, &out->co);
 	if (status < 0) {
-		for (size_t i = made.nr; i-- > 0;)
-			remove_empty_dirs(r, made.items[i]);
 		ret = status;
 		goto done;
 	}
@@ -299,7 +248,6 @@ keep:
 done:
 	mlv_artifact_list_release(&target);
 	mlv_artifact_list_release(&current);
-	strlist_release(&made);
 	git_tree_free(tree);
 	return ret;
 }

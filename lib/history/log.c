@@ -64,6 +64,7 @@ struct walk {
 	struct mlv_buf name;
 	struct mlv_buf path;
 	struct mlv_buf tmp;
+	size_t visits;   /* tree entries seen by the current diff_commits() */
 	int stopped;
 };
 
@@ -361,6 +362,11 @@ static int diff_trees(struct walk *w, struct items *out, git_tree *a, git_tree *
 
 	if (a && b && !git_oid_cmp(git_tree_id(a), git_tree_id(b)))
 		return 0;
+	if ((w->visits += na + nb) > MLV_GIT_TREE_VISIT_MAX)
+		return mlv_error_set(MLV_EINVALID, "git trees of '%s' hold more than %u entries "
+				     "(subtrees reached by several paths count each time): refusing "
+				     "to compare them", base->len ? base->ptr : "/",
+				     MLV_GIT_TREE_VISIT_MAX);
 	for (size_t i = 0; !ret && i < na; i++) {
 		const git_tree_entry *ea = git_tree_entry_byindex(a, i);
 		const git_tree_entry *eb = b ? git_tree_entry_byname(b, git_tree_entry_name(ea)) : NULL;
@@ -415,6 +421,7 @@ static int diff_commits(struct items *out, struct walk *w, git_commit *c, git_co
 	int ret;
 
 	items_clear(out);
+	w->visits = 0;
 	if (parent && !git_oid_cmp(git_commit_tree_id(c), git_commit_tree_id(parent)))
 		return 0;
 	ret = dir_tree(&a, w, c, dir);

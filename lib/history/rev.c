@@ -136,15 +136,22 @@ static struct mlv_artifact *append(struct mlv_artifact_list *l)
 	return &l->items[l->nr++];
 }
 
-/* Every pointer below git tree `t`, which stands for directory `dir` ("" = top). */
+/*
+ * Every pointer below git tree `t`, which stands for directory `dir` ("" =
+ * top).  `visits` counts the entries seen, against MLV_GIT_TREE_VISIT_MAX.
+ */
 static int find_below(struct mlv_artifact_list *l, struct mlv_repo *r, const git_tree *t,
-		      const char *dir, int depth)
+		      const char *dir, int depth, size_t *visits)
 {
 	size_t n = git_tree_entrycount(t);
 	int ret = 0;
 
 	if (depth > FIND_DEPTH_MAX)
 		return 0;
+	if ((*visits += n) > MLV_GIT_TREE_VISIT_MAX)
+		return mlv_error_set(MLV_EINVALID, "git tree '%s' holds more than %u entries "
+				     "(subtrees reached by several paths count each time): refusing "
+				     "to search it", *dir ? dir : "/", MLV_GIT_TREE_VISIT_MAX);
 	for (size_t i = 0; i < n && !ret; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
 		const char *name = git_tree_entry_name(e);
@@ -161,7 +168,7 @@ static int find_below(struct mlv_artifact_list *l, struct mlv_repo *r, const git
 			if (git_tree_lookup(&sub, r->git, git_tree_entry_id(e)) < 0) {
 				ret = mlv_git_error(MLV_ENOTFOUND, path);
 			} else {
-				ret = find_below(l, r, sub, path, depth + 1);
+				ret = find_below(l, r, sub, path, depth + 1, visits);
 				git_tree_free(sub);
 			}
 		} else if (has_suffix(name, len)) {
@@ -215,14 +222,14 @@ static int find_one(struct mlv_artifact_list *l, struct mlv_repo *r, git_tree *t
 		    const char *rev_name, const char *path)
 {
 	struct mlv_buf p = MLV_BUF_INIT;
-	size_t len = strlen(path);
+	size_t len = strlen(path), visits = 0;
 	git_tree *sub = NULL;
 	int ret;
 
 	if (len && path[len - 1] == '/') {
 		mlv_buf_add(&p, path, len - 1);
 		if ((ret = subtree(&sub, r, tree, p.ptr)) > 0)
-			ret = find_below(l, r, sub, p.ptr, 0);
+			ret = find_below(l, r, sub, p.ptr, 0, &visits);
 		else if (!ret)
 			ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv in '%s'",
 					    path, rev_name);
@@ -251,7 +258,7 @@ static int find_one(struct mlv_artifact_list *l, struct mlv_repo *r, git_tree *t
 		}
 	}
 	if ((ret = subtree(&sub, r, tree, path)) > 0)
-		ret = find_below(l, r, sub, path, 0);
+		ret = find_below(l, r, sub, path, 0, &visits);
 	else if (!ret)
 		ret = mlv_error_set(MLV_ENOTFOUND, "'%s' is not tracked by mlv in '%s'",
 				    *path ? path : ".", rev_name);
@@ -264,10 +271,11 @@ done:
 int mlv_rev_artifacts(struct mlv_artifact_list *out, struct mlv_repo *r, struct git_tree *tree,
 		      const char *rev_name, const char *const *paths, size_t n)
 {
+	size_t visits = 0;
 	int ret = 0;
 
 	if (!n)
-		ret = find_below(out, r, tree, "", 0);
+		ret = find_below(out, r, tree, "", 0, &visits);
 	for (size_t i = 0; i < n && !ret; i++)
 		ret = find_one(out, r, tree, rev_name, paths[i]);
 	mlv_artifact_list_sort(out);

@@ -22,6 +22,7 @@
 #include "mlv/fileio.h"
 #include "mlv/fs.h"
 #include "mlv/lock.h"
+#include "mlv/path.h"
 #include "mlv/tempfile.h"
 #include "worktree/checkout.h"
 
@@ -264,7 +265,20 @@ static int lock_for(struct exec *x, const struct checkout_action *a)
 	if (x->locked)
 		mlv_lock_release(&x->lock);
 	x->locked = NULL;
-	if ((ret = mlv_lock_acquire(&x->lock, x->p->repo->topfd, pointer, MLV_LOCK_TIMEOUT_MS)) < 0)
+	ret = mlv_lock_acquire(&x->lock, x->p->repo->topfd, pointer, MLV_LOCK_TIMEOUT_MS);
+	if (ret == MLV_ENOTFOUND && strchr(pointer, '/')) {
+		/* An artifact of a revision in a directory the work tree lacks: make it now. */
+		struct mlv_buf dir = MLV_BUF_INIT;
+
+		mlv_error_clear();
+		mlv_path_dirname(&dir, pointer);
+		ret = mlv_fs_mkdirs(x->p->repo->topfd, dir.ptr);
+		mlv_buf_release(&dir);
+		if (!ret)
+			ret = mlv_lock_acquire(&x->lock, x->p->repo->topfd, pointer,
+					       MLV_LOCK_TIMEOUT_MS);
+	}
+	if (ret < 0)
 		return ret;
 	x->locked = pointer;
 	return 0;
