@@ -28,7 +28,29 @@ struct reach {
 	mlv_gc_warn_fn warn;
 	void *ctx;
 	struct mlv_gc_reach_stats *st;
+	int shallow; /* commits may be missing beyond the shallow boundary */
+	int err;     /* the first failure to read history: gc must remove nothing */
 };
+
+/*
+ * Git could not read something it should have: remember the first such
+ * failure (with libgit2's reason), so that gc stops before it removes
+ * anything -- an unreadable tree would otherwise hide what it names.
+ */
+static void fail(struct reach *R, const char *what, const git_oid *id)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+	const git_error *e = git_error_last();
+
+	if (!R->err) {
+		git_oid_tostr(hex, sizeof(hex), id);
+		R->err = mlv_error_set(MLV_ECORRUPT, "cannot read %s %s: %s; gc removes nothing "
+				       "while history cannot be read", what, hex,
+				       e && e->message ? e->message : "unknown error");
+		mlv_error_set_hint("run 'git fsck' to find what is damaged");
+	}
+	git_error_clear();
+}
 
 static void warnf(struct reach *R, const char *fmt, ...) MLV_PRINTF(2, 3);
 static void warnf(struct reach *R, const char *fmt, ...)
@@ -76,12 +98,12 @@ static void pointer_blob(struct reach *R, git_repository *repo, const git_oid *i
 	struct mlv_pointer p;
 	git_blob *blob = NULL;
 	uint64_t size;
+	int rc;
 
 	if (seen(R->blobs, id))
 		return;
-	if (mlv_git_pointer_blob(&blob, &size, repo, id) < 0) {
-		/* Not there (a partial clone): it names nothing we can know. */
-		git_error_clear();
+	if ((rc = mlv_git_pointer_blob(&blob, &size, repo, id)) < 0) {
+		fail(R, "pointer blob", id);
 		return;
 	}
 	R->st->pointers++;
@@ -124,7 +146,7 @@ static void walk_tree(struct reach *R, git_repository *repo, const git_oid *root
 		git_tree *tree = NULL;
 
 		if (git_tree_lookup(&tree, repo, &it.id)) {
-			git_error_clear();
+			fail(R, "tree", &it.id);
 			free(it.path);
 			continue;
 		}
@@ -156,9 +178,10 @@ static void walk_tree(struct reach *R, git_repository *repo, const git_oid *root
 }
 
 /* A ref target, HEAD or reflog id: a commit to walk, a tag to peel, a tree to walk. */
-static void add_tip(struct reach *R, git_repository *repo, const git_oid *id)
+static void add_tip(struct reach *R, git_repository *repo, const git_oid *id, int reflog)
 {
 	git_object *obj = NULL;
+	int rc;
 
 	if (git_oid_is_zero(id))
 		return;
@@ -167,8 +190,12 @@ static void add_tip(struct reach *R, git_repository *repo, const git_oid *id)
 		git_object *next = NULL;
 		git_object_t type;
 
-		if (!obj && git_object_lookup(&obj, repo, id, GIT_OBJECT_ANY)) {
-			git_error_clear();
+		if (!obj && (rc = git_object_lookup(&obj, repo, id, GIT_OBJECT_ANY))) {
+			/* A reflog may remember what git itself has pruned since. */
+			if (reflog && rc == GIT_ENOTFOUND)
+				git_error_clear();
+			else
+				fail(R, "the object of a ref", id);
 			return;
 		}
 		type = git_object_type(obj);
@@ -188,8 +215,10 @@ static void add_tip(struct reach *R, git_repository *repo, const git_oid *id)
 			walk_tree(R, repo, git_object_id(obj), where);
 			break;
 		}
-		if (type != GIT_OBJECT_TAG || git_tag_target(&next, (git_tag *)obj)) {
-			git_error_clear();
+		if (type != GIT_OBJECT_TAG)
+			break;
+		if (git_tag_target(&next, (git_tag *)obj)) {
+			fail(R, "the target of tag", git_object_id(obj));
 			break;
 		}
 		git_object_free(obj);
@@ -203,14 +232,18 @@ static void add_reflog(struct reach *R, git_repository *repo, const char *name)
 	git_reflog *log = NULL;
 
 	if (git_reflog_read(&log, repo, name)) {
+		if (!R->err)
+			R->err = mlv_error_set(MLV_ECORRUPT, "cannot read the reflog of '%s': %s; gc "
+					       "removes nothing while history cannot be read", name,
+					       git_msg());
 		git_error_clear();
 		return;
 	}
 	for (size_t i = 0, n = git_reflog_entrycount(log); i < n; i++) {
 		const git_reflog_entry *e = git_reflog_entry_byindex(log, i);
 
-		add_tip(R, repo, git_reflog_entry_id_old(e));
-		add_tip(R, repo, git_reflog_entry_id_new(e));
+		add_tip(R, repo, git_reflog_entry_id_old(e), 1);
+		add_tip(R, repo, git_reflog_entry_id_new(e), 1);
 	}
 	git_reflog_free(log);
 }
@@ -228,7 +261,7 @@ static int add_refs(struct reach *R, git_repository *repo)
 				     git_repository_path(repo), git_msg());
 	while (!(rc = git_reference_next(&ref, it))) {
 		if (git_reference_type(ref) == GIT_REFERENCE_DIRECT)
-			add_tip(R, repo, git_reference_target(ref));
+			add_tip(R, repo, git_reference_target(ref), 0);
 		add_reflog(R, repo, git_reference_name(ref));
 		git_reference_free(ref);
 	}
@@ -237,7 +270,7 @@ static int add_refs(struct reach *R, git_repository *repo)
 		return mlv_error_set(MLV_ERROR, "cannot list the refs of '%s': %s",
 				     git_repository_path(repo), git_msg());
 	if (!git_reference_name_to_id(&head, repo, "HEAD"))
-		add_tip(R, repo, &head);
+		add_tip(R, repo, &head, 0);
 	git_error_clear();
 	add_reflog(R, repo, "HEAD");
 	return 0;
@@ -250,11 +283,16 @@ static void walk_commits(struct reach *R, git_repository *repo)
 		char hex[GIT_OID_HEXSZ + 1];
 		char where[GIT_OID_HEXSZ + 16];
 		git_commit *c = NULL;
+		int rc;
 
-		if (git_commit_lookup(&c, repo, &id)) {
+		if ((rc = git_commit_lookup(&c, repo, &id))) {
 			/* Beyond a shallow clone's boundary: history that is not there. */
-			git_error_clear();
-			R->st->commits_missing++;
+			if (rc == GIT_ENOTFOUND && R->shallow) {
+				git_error_clear();
+				R->st->commits_missing++;
+			} else {
+				fail(R, "commit", &id);
+			}
 			continue;
 		}
 		R->st->commits++;
@@ -279,7 +317,12 @@ static void add_index(struct reach *R, git_repository *repo, const char *wt)
 	git_index *ix = NULL;
 	char where[512];
 
+	if (git_repository_is_bare(repo))
+		return;
 	if (git_repository_index(&ix, repo)) {
+		if (!R->err)
+			R->err = mlv_error_set(MLV_ECORRUPT, "cannot read the index of %s: %s; gc "
+					       "removes nothing while it cannot be read", wt, git_msg());
 		git_error_clear();
 		return;
 	}
@@ -434,6 +477,7 @@ int mlv_gc_roots(struct mlv_repo *r, struct mlv_oidset *roots, mlv_gc_warn_fn wa
 	R.warn = warn;
 	R.ctx = ctx;
 	R.st = stats;
+	R.shallow = git_repository_is_shallow(r->git) == 1;
 
 	/* This worktree. */
 	stats->worktrees++;
@@ -464,6 +508,8 @@ int mlv_gc_roots(struct mlv_repo *r, struct mlv_oidset *roots, mlv_gc_warn_fn wa
 
 	walk_commits(&R, r->git);
 	stats->roots = mlv_oidset_count(roots);
+	if (R.err)
+		ret = R.err;
 done:
 	git_error_clear();
 	git_repository_free(main);
@@ -525,6 +571,12 @@ int mlv_gc_parse_grace(int64_t *expire_ns, const char *value, int64_t now_ns)
 			goto bad;
 		if (*p && strcmp(p, ".ago") && strcmp(p, " ago"))
 			goto bad;
+	}
+	/* Longer than the clock can count back: nothing expires. */
+	if (n > (uint64_t)(INT64_MAX / secs / 1000000000) ||
+	    now_ns < INT64_MIN + (int64_t)n * secs * 1000000000) {
+		*expire_ns = INT64_MIN;
+		return 0;
 	}
 	*expire_ns = now_ns - (int64_t)n * secs * 1000000000;
 	return 0;
