@@ -90,8 +90,8 @@ int cmd_add(int argc, const char **argv, struct mlv_ctx *ctx)
 		}
 		if (mlv_repo_git_tracks(ctx->repo, paths[i], 1) == 1) {
 			error("'%s' is tracked by git", path_show(ctx, paths[i]));
-			hint("stop tracking it in git first: git rm -r --cached '%s'",
-			     path_show(ctx, paths[i]));
+			hint("stop tracking it in git first: git rm -r --cached -- %s",
+			     path_sh(ctx, paths[i]));
 			ret = 128;
 			goto done;
 		}
@@ -110,9 +110,9 @@ int cmd_add(int argc, const char **argv, struct mlv_ctx *ctx)
 		if ((at = forgotten_checkout(ctx, &one.items[0]))) {
 			warning("'%s' holds the version its pointer named at %s, not the one it "
 				"names now; recording it as a new version", path_show(ctx, paths[i]), at);
-			hint("if 'mlv checkout' was forgotten after 'git checkout', undo with "
-			     "'git checkout -- %s.mlv && mlv checkout %s'", path_show(ctx, paths[i]),
-			     path_show(ctx, paths[i]));
+			hint("if 'mlv checkout' was forgotten after 'git checkout', undo with: "
+			     "git checkout -- %s && mlv checkout -- %s",
+			     path_sh(ctx, one.items[0].pointer), path_sh(ctx, paths[i]));
 			free(at);
 		}
 		mlv_artifact_list_release(&one);

@@ -110,4 +110,12 @@ char *forgotten_checkout(struct mlv_ctx *ctx, const struct mlv_artifact *a);
 /* `path` (repo-relative) shown relative to where the user stands. */
 const char *path_show(struct mlv_ctx *ctx, const char *path);
 
+/*
+ * `path` (repo-relative) relative to where the user stands, quoted for sh
+ * (mlv_sq_quote()): the way to put a name into a command a hint shows, so
+ * that pasting it runs that command whatever the name holds.  The last
+ * four results stay valid.
+ */
+const char *path_sh(struct mlv_ctx *ctx, const char *path);
+
 #endif

@@ -400,3 +400,19 @@ char *forgotten_checkout(struct mlv_ctx *ctx, const struct mlv_artifact *a)
 	git_commit_free(c);
 	return out;
 }
+
+#include "mlv/quote.h"
+
+const char *path_sh(struct mlv_ctx *ctx, const char *path)
+{
+	static struct mlv_buf bufs[4];
+	static int k;
+	struct mlv_buf *b = &bufs[k++ & 3];
+	struct mlv_buf rel = MLV_BUF_INIT;
+
+	mlv_buf_reset(b);
+	mlv_path_relative(&rel, path, ctx->repo->prefix);
+	mlv_sq_quote(b, rel.ptr);
+	mlv_buf_release(&rel);
+	return b->ptr;
+}

@@ -16,6 +16,7 @@
 #include "mlv/fs.h"
 #include "mlv/lock.h"
 #include "mlv/path.h"
+#include "mlv/quote.h"
 #include "mlv/worktree.h"
 #include "util/dirlist.h"
 
@@ -113,14 +114,21 @@ int mlv_artifact_load_buf(struct mlv_artifact *a, const char *pointer, const voi
 
 void mlv_artifact_hint(struct mlv_buf *out, const struct mlv_artifact *a)
 {
+	/* Names quoted for sh: the commands shown may be pasted, whatever the names hold. */
+	struct mlv_buf ptr = MLV_BUF_INIT, path = MLV_BUF_INIT;
+
 	mlv_buf_reset(out);
+	mlv_sq_quote(&ptr, a->pointer);
+	mlv_sq_quote(&path, a->path);
 	if (a->conflicted)
-		mlv_buf_addf(out, "resolve the conflict with git, e.g. 'git checkout --ours -- %s' "
-			     "or 'git checkout --theirs -- %s' (or edit it), then 'git add %s' "
-			     "and 'mlv checkout %s'", a->pointer, a->pointer, a->pointer, a->path);
+		mlv_buf_addf(out, "resolve the conflict with git, e.g. git checkout --ours -- %s "
+			     "or git checkout --theirs -- %s (or edit it), then git add -- %s "
+			     "and mlv checkout -- %s", ptr.ptr, ptr.ptr, ptr.ptr, path.ptr);
 	else if (a->error)
-		mlv_buf_addf(out, "'%s' is not a pointer mlv can use: fix it, or remove it with "
-			     "'git rm -- %s'", a->pointer, a->pointer);
+		mlv_buf_addf(out, "%s is not a pointer mlv can use: fix it, or remove it with "
+			     "git rm -- %s", ptr.ptr, ptr.ptr);
+	mlv_buf_release(&ptr);
+	mlv_buf_release(&path);
 }
 
 static struct mlv_artifact *add_artifact(struct mlv_artifact_list *l, int topfd,
