@@ -45,6 +45,8 @@ static json_t *json_result(const struct mlv_hooks_result *res, int install)
 		if (res->warnings[i])
 			json_array_append_new(warnings, json_text(res->warnings[i]));
 	}
+	if (res->attr_warning)
+		json_array_append_new(warnings, json_text(res->attr_warning));
 	json_object_set_new(o, "hooks", hooks);
 	json_object_set_new(o, "merge_driver", json_string(install ? "registered" : "unregistered"));
 	json_object_set_new(o, "config_changed", json_boolean(res->config_changed));
@@ -94,6 +96,8 @@ static void print_result(const struct mlv_hooks_result *res, int install)
 	for (int i = 0; i < MLV_HOOKS_NR; i++)
 		if (res->warnings[i])
 			warning("%s", res->warnings[i]);
+	if (res->attr_warning)
+		warning("%s", res->attr_warning);
 }
 
 static int do_install(struct mlv_ctx *ctx, int install, int json)
@@ -298,7 +302,8 @@ static int run_checkout(struct mlv_ctx *ctx, const char *hook, int file_checkout
 			hint("nothing was changed: keep those changes with 'mlv add <path>', or drop them "
 			     "with 'mlv checkout --force'");
 		else if (missing)
-			hint("get the missing data into the store (mlv fetch), then run 'mlv checkout'");
+			hint("get the missing data into the store (add it from a clone that has it), "
+			     "then run 'mlv checkout'");
 		else
 			hint("fix what is named above, then run 'mlv checkout'");
 		ret = 1;
@@ -335,22 +340,23 @@ struct staged_ctx {
 static void on_staged_problem(void *vctx, const struct mlv_staged_problem *p)
 {
 	struct staged_ctx *sc = vctx;
-	const char *path = *p->path ? path_show(sc->ctx, p->path) : "";
+	/* Names quoted for sh: the commands shown may be pasted, whatever the names hold. */
+	const char *path = *p->path ? path_sh(sc->ctx, p->path) : "";
+	const char *pointer = path_sh(sc->ctx, p->pointer);
 
 	sc->problems++;
 	error("%s", p->message);
-	if (p->bad_pointer) {
-		hint("fix or unstage it: git restore --staged '%s'", path_show(sc->ctx, p->pointer));
-	} else if (p->in_worktree) {
-		hint("the data is in the work tree: run 'mlv add %s' to store it, then commit again",
+	if (p->bad_pointer)
+		hint("fix or unstage it: git restore --staged -- %s", pointer);
+	else if (p->in_worktree)
+		hint("the data is in the work tree: store it with mlv add -- %s, then commit again",
 		     path);
-	} else if (p->worktree_differs) {
-		hint("the data is missing; '%s' holds other content: 'mlv add %s && git add %s' "
-		     "commits that instead", path, path, path_show(sc->ctx, p->pointer));
-	} else {
-		hint("the data is missing: get it into the store (mlv fetch), or unstage the pointer: "
-		     "git restore --staged '%s'", path_show(sc->ctx, p->pointer));
-	}
+	else if (p->worktree_differs)
+		hint("the data is missing from this store, and %s holds other content: "
+		     "mlv add -- %s && git add -- %s commits that instead", path, path, pointer);
+	else
+		hint("the data is missing from this store: add it from a clone that has it, or "
+		     "unstage the pointer: git restore --staged -- %s", pointer);
 }
 
 static int run_pre_commit(struct mlv_ctx *ctx)

@@ -81,6 +81,7 @@ struct mlv_hooks_result {
 	char *warnings[MLV_HOOKS_NR]; /* why a hook was left alone, or NULL */
 	int config_changed;   /* merge.mlv.* written (install) or removed (uninstall) */
 	int attr_changed;     /* the .gitattributes line added or removed */
+	char *attr_warning;   /* uninstall: why .gitattributes was left alone, or NULL */
 };
 
 void mlv_hooks_result_release(struct mlv_hooks_result *res);

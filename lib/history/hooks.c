@@ -14,6 +14,7 @@
 #include "mlv/hooks.h"
 #include "mlv/lock.h"
 #include "mlv/path.h"
+#include "mlv/quote.h"
 
 const char *const mlv_hook_names[MLV_HOOKS_NR] = { "post-checkout", "post-merge", "pre-commit" };
 
@@ -61,19 +62,6 @@ const char *mlv_hook_action_name(enum mlv_hook_action a)
 	return "unknown";
 }
 
-/* `s` quoted for sh: 'it'\''s'. */
-static void sq_quote(struct mlv_buf *out, const char *s)
-{
-	mlv_buf_addch(out, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			mlv_buf_adds(out, "'\\''");
-		else
-			mlv_buf_addch(out, *s);
-	}
-	mlv_buf_addch(out, '\'');
-}
-
 /* Quoted for sh only when it needs to be, so that git config stays readable. */
 static void sh_word(struct mlv_buf *out, const char *s)
 {
@@ -81,7 +69,7 @@ static void sh_word(struct mlv_buf *out, const char *s)
 			  strlen(s))
 		mlv_buf_adds(out, s);
 	else
-		sq_quote(out, s);
+		mlv_sq_quote_raw(out, s);
 }
 
 static void hook_script(struct mlv_buf *out, int i, const char *mlv_path)
@@ -103,7 +91,7 @@ static void hook_script(struct mlv_buf *out, int i, const char *mlv_path)
 		     "\t\"$0" MLV_HOOK_CHAIN_SUFFIX "\" \"$@\" || exit\n"
 		     "fi\n"
 		     "mlv=");
-	sq_quote(out, mlv_path);
+	mlv_sq_quote_raw(out, mlv_path);
 	mlv_buf_adds(out, "\ntest -x \"$mlv\" || mlv=$(command -v mlv) || {\n"
 			  "\techo >&2 \"error: mlv's ");
 	mlv_buf_adds(out, name);
@@ -171,24 +159,112 @@ static int mkdirs_abs(const char *path)
 	return ret;
 }
 
-static int open_hooks_dir(int *fd, const char *dir, int create)
+/*
+ * Whether the hooks directory `dir` (absolute) lies in the work tree: 1
+ * with its path below the top in `rel` ("" for the top itself), or 0 when
+ * it lies outside it, or in .git (the path gate refuses that), where it
+ * is followed as git follows it.  "." and empty components are dropped,
+ * and ".." is taken textually while it stays above the top (a canonical
+ * path); ".." below the top would go wherever a symlink there leads:
+ * MLV_EINVALID.
+ */
+static int hooks_below_top(struct mlv_buf *rel, struct mlv_repo *r, const char *dir)
 {
+	struct mlv_buf norm = MLV_BUF_INIT;
+	size_t n = r->top ? strlen(r->top) : 0;
+	const char *p = dir;
+	int ret = 0;
+
+	mlv_buf_reset(rel);
+	if (!r->top || r->topfd < 0 || n < 2 || *dir != '/')
+		return 0;
+	while (*p) {
+		const char *end = strchrnul(p, '/');
+		size_t len = (size_t)(end - p);
+
+		if ((len == 1 && *p == '.') || !len) {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			char *slash;
+
+			if (norm.len > n && !strncmp(norm.ptr, r->top, n) && norm.ptr[n] == '/') {
+				ret = mlv_error_set(MLV_EINVALID,
+						    "the hooks directory '%s' goes up ('..') inside the work "
+						    "tree, where a symbolic link could lead anywhere: set "
+						    "core.hooksPath without '..'", dir);
+				goto done;
+			}
+			slash = strrchr(norm.ptr, '/');
+			mlv_buf_setlen(&norm, slash ? (size_t)(slash - norm.ptr) : 0);
+		} else {
+			mlv_buf_addch(&norm, '/');
+			mlv_buf_add(&norm, p, len);
+		}
+		p = *end ? end + 1 : end;
+	}
+	if (norm.len < n || strncmp(norm.ptr, r->top, n) || (norm.ptr[n] && norm.ptr[n] != '/'))
+		goto done;
+	if (!norm.ptr[n]) {
+		ret = 1;
+	} else if (mlv_path_valid(norm.ptr + n + 1)) {
+		mlv_buf_adds(rel, norm.ptr + n + 1);
+		ret = 1;
+	}
+done:
+	mlv_buf_release(&norm);
+	return ret;
+}
+
+/*
+ * Open the hooks directory (with `create`, make it first when missing).
+ * In the work tree it is reached from the top without following any
+ * symlink, so that a symlink committed to git cannot send mlv's writes
+ * elsewhere; outside it, it is followed like git follows it (the user
+ * chose where the hooks are).  MLV_ENOTFOUND when it is missing.
+ */
+static int open_hooks_dir(int *fd, struct mlv_repo *r, const char *dir, int create)
+{
+	struct mlv_buf rel = MLV_BUF_INIT;
 	int ret;
 
-	/* Followed like git follows it: the user chose where the hooks are. */
+	*fd = -1;
+	if ((ret = hooks_below_top(&rel, r, dir)) < 0)
+		goto done;
+	if (ret) {
+		ret = mlv_fs_open(r->topfd, rel.ptr, O_RDONLY | O_DIRECTORY, 0);
+		if (ret == MLV_ENOTFOUND && create) {
+			mlv_error_clear();
+			if ((ret = mlv_fs_mkdirs(r->topfd, rel.ptr)) == 0)
+				ret = mlv_fs_open(r->topfd, rel.ptr, O_RDONLY | O_DIRECTORY, 0);
+		}
+		if (ret >= 0) {
+			*fd = ret;
+			ret = 0;
+		} else if (ret != MLV_ENOTFOUND || create) {
+			mlv_error_wrap(ret, "hooks directory '%s'", dir);
+		}
+		goto done;
+	}
 	*fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (*fd >= 0)
-		return 0;
-	if (errno == ENOENT && !create)
-		return MLV_ENOTFOUND;
-	if (errno != ENOENT)
-		return mlv_error_set_errno(MLV_EIO, "cannot open the hooks directory '%s'", dir);
+	if (*fd >= 0) {
+		ret = 0;
+		goto done;
+	}
+	if (errno == ENOENT && !create) {
+		ret = mlv_error_set(MLV_ENOTFOUND, "no hooks directory '%s'", dir);
+		goto done;
+	}
+	if (errno != ENOENT) {
+		ret = mlv_error_set_errno(MLV_EIO, "cannot open the hooks directory '%s'", dir);
+		goto done;
+	}
 	if ((ret = mkdirs_abs(dir)) < 0)
-		return ret;
+		goto done;
 	*fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (*fd < 0)
-		return mlv_error_set_errno(MLV_EIO, "cannot open the hooks directory '%s'", dir);
-	return 0;
+	ret = *fd < 0 ? mlv_error_set_errno(MLV_EIO, "cannot open the hooks directory '%s'", dir) : 0;
+done:
+	mlv_buf_release(&rel);
+	return ret;
 }
 
 /*
@@ -303,7 +379,7 @@ int mlv_hooks_status(struct mlv_hooks_status *out, struct mlv_repo *r)
 	memset(out, 0, sizeof(*out));
 	if ((ret = mlv_hooks_dir(&out->dir, r)) < 0)
 		return ret;
-	ret = open_hooks_dir(&dfd, out->dir, 0);
+	ret = open_hooks_dir(&dfd, r, out->dir, 0);
 	for (int i = 0; i < MLV_HOOKS_NR; i++) {
 		struct mlv_hook_info *h = &out->hooks[i];
 		char *chained;
@@ -362,20 +438,36 @@ void mlv_hooks_result_release(struct mlv_hooks_result *res)
 	free(res->dir);
 	for (int i = 0; i < MLV_HOOKS_NR; i++)
 		free(res->warnings[i]);
+	free(res->attr_warning);
 	memset(res, 0, sizeof(*res));
 }
 
-/* Write `script` as hook `name` through its lock; with `chain`, move what is there aside first. */
-static int write_hook(int dfd, const char *dir, const char *name, const struct mlv_buf *script,
-		      int chain)
+/* Take the lock of each of mlv's hooks in `dfd`; on failure the caller releases those taken. */
+static int lock_hooks(struct mlv_lock *locks, int dfd, const char *dir)
 {
-	struct mlv_lock l = MLV_LOCK_INIT;
+	for (int i = 0; i < MLV_HOOKS_NR; i++) {
+		int ret = mlv_lock_acquire(&locks[i], dfd, mlv_hook_names[i], MLV_LOCK_TIMEOUT_MS);
+
+		if (ret < 0)
+			return mlv_error_wrap(ret, "hooks directory '%s'", dir);
+	}
+	return 0;
+}
+
+static void unlock_hooks(struct mlv_lock *locks)
+{
+	for (int i = 0; i < MLV_HOOKS_NR; i++)
+		mlv_lock_release(&locks[i]);
+}
+
+/* Write `script` as hook `name` through its lock `l`; with `chain`, move what is there aside first. */
+static int write_hook(struct mlv_lock *l, int dfd, const char *dir, const char *name,
+		      const struct mlv_buf *script, int chain)
+{
 	int ret;
 
-	if ((ret = mlv_lock_acquire(&l, dfd, name, MLV_LOCK_TIMEOUT_MS)) < 0)
-		return mlv_error_wrap(ret, "hooks directory '%s'", dir);
-	if ((ret = mlv_lock_write(&l, script->ptr, script->len)) < 0)
-		goto fail;
+	if ((ret = mlv_lock_write(l, script->ptr, script->len)) < 0)
+		return ret;
 	if (chain) {
 		char *to = chain_name(name);
 
@@ -384,49 +476,68 @@ static int write_hook(int dfd, const char *dir, const char *name, const struct m
 			mlv_error_wrap(ret, "cannot move hook '%s/%s' to '%s'", dir, name, to);
 		free(to);
 		if (ret < 0)
-			goto fail;
+			return ret;
 	}
-	return mlv_lock_commit(&l, 0755, 1);
-fail:
-	mlv_lock_release(&l);
-	return ret;
+	return mlv_lock_commit(l, 0755, 1);
 }
 
-/* The .gitattributes line: add it (`add`) or remove it; `changed` says whether the file changed. */
-static int edit_attributes(struct mlv_repo *r, int add, int *changed)
-{
-	struct mlv_lock l = MLV_LOCK_INIT;
-	struct mlv_buf old = MLV_BUF_INIT, new = MLV_BUF_INIT;
-	struct stat st;
-	mode_t mode = 0644;
-	int ret;
+/* An edit of the top-level .gitattributes, worked out under its lock. */
+struct attr_edit {
+	struct mlv_lock lock;
+	struct mlv_buf content; /* the new content */
+	mode_t mode;
+	int action;             /* 0: nothing to do; 1: write `content`; 2: remove the file */
+};
+#define ATTR_EDIT_INIT { MLV_LOCK_INIT, MLV_BUF_INIT, 0644, 0 }
 
-	*changed = 0;
-	if ((ret = mlv_lock_acquire(&l, r->topfd, ATTR_FILE, MLV_LOCK_TIMEOUT_MS)) < 0)
-		goto done;
-	ret = mlv_fs_read_file(&old, r->topfd, ATTR_FILE, ATTR_READ_MAX);
+/*
+ * Work out the .gitattributes edit (`add` the line, or remove it), taking
+ * the file's lock, held until attr_apply() or attr_release().  Only a
+ * regular file is edited: anything else there -- a symlink committed to
+ * git may point anywhere -- is MLV_EUNSUPPORTED, with nothing changed.
+ */
+static int attr_prepare(struct attr_edit *e, struct mlv_repo *r, int add)
+{
+	struct mlv_buf old = MLV_BUF_INIT;
+	struct stat st;
+	int ret, exists;
+
+	ret = mlv_fs_lstat(r->topfd, ATTR_FILE, &st);
 	if (ret == MLV_ENOTFOUND) {
 		mlv_error_clear();
-		if (!add) {
-			ret = 0;
-			goto done;
-		}
+		if (!add)
+			return 0;
+	} else if (ret < 0) {
+		return mlv_error_wrap(ret, "cannot edit '%s/" ATTR_FILE "'", r->top);
+	} else if (!S_ISREG(st.st_mode)) {
+		return mlv_error_set(MLV_EUNSUPPORTED,
+				     "'%s/" ATTR_FILE "' is %s, not a file mlv edits%s", r->top,
+				     S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file",
+				     add ? " (nothing was changed)" : ": left alone");
+	}
+	if ((ret = mlv_lock_acquire(&e->lock, r->topfd, ATTR_FILE, MLV_LOCK_TIMEOUT_MS)) < 0)
+		goto done;
+	/* Under the lock: opened without following a symlink, whatever came meanwhile. */
+	ret = mlv_fs_read_file(&old, r->topfd, ATTR_FILE, ATTR_READ_MAX);
+	exists = ret != MLV_ENOTFOUND;
+	if (!exists) {
+		mlv_error_clear();
+		ret = 0;
 	} else if (ret < 0) {
 		mlv_error_wrap(ret, "cannot edit '%s/" ATTR_FILE "'", r->top);
 		goto done;
 	} else if (!mlv_fs_lstat(r->topfd, ATTR_FILE, &st)) {
-		mode = st.st_mode & 07777;
+		e->mode = st.st_mode & 07777;
 	}
 	if (add) {
-		if (has_attr_line(&old)) {
-			ret = 0;
+		if (has_attr_line(&old))
 			goto done;
-		}
-		mlv_buf_add(&new, old.ptr, old.len);
-		if (new.len && new.ptr[new.len - 1] != '\n')
-			mlv_buf_addch(&new, '\n');
-		mlv_buf_adds(&new, MLV_HOOKS_ATTR_LINE "\n");
-	} else {
+		mlv_buf_add(&e->content, old.ptr, old.len);
+		if (e->content.len && e->content.ptr[e->content.len - 1] != '\n')
+			mlv_buf_addch(&e->content, '\n');
+		mlv_buf_adds(&e->content, MLV_HOOKS_ATTR_LINE "\n");
+		e->action = 1;
+	} else if (exists) {
 		const char *p = old.ptr, *end = old.ptr + old.len;
 		int removed = 0, other = 0;
 
@@ -437,35 +548,54 @@ static int edit_attributes(struct mlv_repo *r, int add, int *changed)
 			if (is_attr_line(p, nl ? len - 1 : len)) {
 				removed = 1;
 			} else {
-				mlv_buf_add(&new, p, len);
+				mlv_buf_add(&e->content, p, len);
 				for (size_t k = 0; k < len; k++)
 					if (!strchr(" \t\r\n", p[k]))
 						other = 1;
 			}
 			p += len;
 		}
-		if (!removed) {
-			ret = 0;
-			goto done;
-		}
-		if (!other) {
-			/* Nothing but mlv's line was there: the file goes as it came. */
-			if ((ret = mlv_fs_unlink(r->topfd, ATTR_FILE, 0)) < 0)
-				goto done;
-			*changed = 1;
-			goto done;
-		}
+		/* Nothing but mlv's line was there: the file goes as it came. */
+		if (removed)
+			e->action = other ? 1 : 2;
 	}
-	if ((ret = mlv_lock_write(&l, new.ptr, new.len)) < 0 ||
-	    (ret = mlv_lock_commit(&l, mode, 1)) < 0)
-		goto done;
-	*changed = 1;
 done:
-	mlv_lock_release(&l);
 	mlv_buf_release(&old);
-	mlv_buf_release(&new);
 	return ret;
 }
+
+static void attr_release(struct attr_edit *e)
+{
+	mlv_lock_release(&e->lock);
+	mlv_buf_release(&e->content);
+}
+
+static int attr_apply(struct attr_edit *e, struct mlv_repo *r, int *changed)
+{
+	int ret = 0;
+
+	*changed = 0;
+	if (e->action == 1) {
+		if ((ret = mlv_lock_write(&e->lock, e->content.ptr, e->content.len)) < 0 ||
+		    (ret = mlv_lock_commit(&e->lock, e->mode, 1)) < 0)
+			goto done;
+		*changed = 1;
+	} else if (e->action == 2) {
+		if ((ret = mlv_fs_unlink(r->topfd, ATTR_FILE, 0)) < 0)
+			goto done;
+		*changed = 1;
+	}
+done:
+	attr_release(e);
+	return ret;
+}
+
+/* An edit of merge.mlv.* in the repository's own config, made under its lock. */
+struct config_edit {
+	git_config *cfg;
+	git_transaction *tx;
+	int committed;
+};
 
 static int local_config(git_config **out, struct mlv_repo *r)
 {
@@ -482,30 +612,76 @@ static int local_config(git_config **out, struct mlv_repo *r)
 	return 0;
 }
 
-/* Set `name` to `value` in the local config unless it already is; 1 when changed. */
-static int config_set(git_config *cfg, const char *name, const char *value)
+static int config_lock(struct config_edit *c, struct mlv_repo *r)
+{
+	int rc;
+
+	if (c->tx)
+		return 0;
+	if ((rc = git_config_lock(&c->tx, c->cfg)) < 0) {
+		c->tx = NULL;
+		if (rc != GIT_ELOCKED)
+			return mlv_git_error(MLV_ECONFLICT, "cannot lock the repository's git config");
+		git_error_clear();
+		return mlv_error_set(MLV_ECONFLICT,
+				     "cannot lock the repository's git config: '%sconfig.lock' exists "
+				     "(is git running? if not, remove it)",
+				     git_repository_commondir(r->git));
+	}
+	return 0;
+}
+
+/* Set `name` to `value` (under the lock, taken first) unless it already is; 1 when changed. */
+static int config_set(struct config_edit *c, struct mlv_repo *r, const char *name,
+		      const char *value)
 {
 	git_buf b = { 0 };
-	int same = !git_config_get_string_buf(&b, cfg, name) && !strcmp(b.ptr, value);
+	int same = !git_config_get_string_buf(&b, c->cfg, name) && !strcmp(b.ptr, value), ret;
 
 	git_buf_dispose(&b);
 	git_error_clear();
 	if (same)
 		return 0;
-	if (git_config_set_string(cfg, name, value) < 0)
+	if ((ret = config_lock(c, r)) < 0)
+		return ret;
+	if (git_config_set_string(c->cfg, name, value) < 0)
 		return mlv_git_error(MLV_EIO, "cannot write git config");
 	return 1;
 }
 
-static int register_driver(struct mlv_repo *r, const char *mlv_path, int *changed)
+/*
+ * Work out the merge driver's config: registered for `mlv_path`, or
+ * removed when it is NULL.  The config stays locked until config_apply()
+ * or config_release(); `changed` says whether it will change.
+ */
+static int config_prepare(struct config_edit *c, struct mlv_repo *r, const char *mlv_path,
+			  int *changed)
 {
+	static const char *const names[] = { "merge.mlv.driver", "merge.mlv.name" };
 	struct mlv_buf driver = MLV_BUF_INIT;
-	git_config *cfg = NULL;
 	int ret, a = 0, b = 0;
 
 	*changed = 0;
-	if ((ret = local_config(&cfg, r)) < 0)
+	if ((ret = local_config(&c->cfg, r)) < 0)
 		return ret;
+	if (!mlv_path) {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !ret; i++) {
+			git_config_entry *e = NULL;
+
+			if (git_config_get_entry(&e, c->cfg, names[i]) < 0) {
+				git_error_clear();
+				continue;
+			}
+			git_config_entry_free(e);
+			if ((ret = config_lock(c, r)) < 0)
+				break;
+			if (git_config_delete_entry(c->cfg, names[i]) < 0)
+				ret = mlv_git_error(MLV_EIO, "cannot remove merge.mlv from git config");
+			else
+				*changed = 1;
+		}
+		return ret;
+	}
 	{
 		/* git expands %O, %A... in the command line, and %% to %. */
 		struct mlv_buf word = MLV_BUF_INIT;
@@ -519,56 +695,82 @@ static int register_driver(struct mlv_repo *r, const char *mlv_path, int *change
 		mlv_buf_release(&word);
 	}
 	mlv_buf_adds(&driver, " merge-driver %O %A %B %P");
-	if ((a = config_set(cfg, "merge.mlv.name", DRIVER_NAME)) < 0 ||
-	    (b = config_set(cfg, "merge.mlv.driver", driver.ptr)) < 0)
+	if ((a = config_set(c, r, "merge.mlv.name", DRIVER_NAME)) < 0 ||
+	    (b = config_set(c, r, "merge.mlv.driver", driver.ptr)) < 0)
 		ret = a < 0 ? a : b;
 	else
 		*changed = a || b;
-	git_config_free(cfg);
 	mlv_buf_release(&driver);
 	return ret;
 }
 
-static int unregister_driver(struct mlv_repo *r, int *changed)
+static void config_release(struct config_edit *c)
 {
-	static const char *const names[] = { "merge.mlv.driver", "merge.mlv.name" };
-	git_config *cfg = NULL;
-	int ret;
-
-	*changed = 0;
-	if ((ret = local_config(&cfg, r)) < 0)
-		return ret;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		int rc = git_config_delete_entry(cfg, names[i]);
-
-		if (!rc) {
-			*changed = 1;
-		} else if (rc != GIT_ENOTFOUND) {
-			ret = mlv_git_error(MLV_EIO, "cannot remove merge.mlv from git config");
-			break;
-		}
-		git_error_clear();
+	if (c->tx) {
+		/*
+		 * Unlocks, dropping what was not committed; an uncommitted
+		 * transaction frees the config with it (libgit2 1.5).
+		 */
+		git_transaction_free(c->tx);
+		if (!c->committed)
+			c->cfg = NULL;
 	}
-	git_config_free(cfg);
+	git_config_free(c->cfg);
+	c->tx = NULL;
+	c->cfg = NULL;
+}
+
+static int config_apply(struct config_edit *c)
+{
+	int ret = 0;
+
+	if (c->tx) {
+		if (git_transaction_commit(c->tx) < 0)
+			ret = mlv_git_error(MLV_EIO, "cannot write git config");
+		c->committed = 1;
+	}
+	config_release(c);
 	return ret;
 }
 
 int mlv_hooks_install(struct mlv_hooks_result *out, struct mlv_repo *r, const char *mlv_path)
 {
 	struct mlv_buf content = MLV_BUF_INIT, script = MLV_BUF_INIT;
+	struct mlv_lock locks[MLV_HOOKS_NR];
+	struct attr_edit attr = ATTR_EDIT_INIT;
+	struct config_edit cfg = { NULL, NULL, 0 };
 	enum mlv_hook_state state[MLV_HOOKS_NR];
-	int exec[MLV_HOOKS_NR], dfd = -1, ret;
+	int exec[MLV_HOOKS_NR], keep[MLV_HOOKS_NR] = { 0 }, dfd = -1, ret;
 
 	memset(out, 0, sizeof(*out));
-	if ((ret = mlv_hooks_dir(&out->dir, r)) < 0 || (ret = open_hooks_dir(&dfd, out->dir, 1)) < 0)
+	for (int i = 0; i < MLV_HOOKS_NR; i++)
+		locks[i] = (struct mlv_lock)MLV_LOCK_INIT;
+	/*
+	 * Everything that can refuse is checked, and every lock taken, before
+	 * the first write: a refusal changes nothing.
+	 */
+	if ((ret = mlv_hooks_dir(&out->dir, r)) < 0 || (ret = attr_prepare(&attr, r, 1)) < 0 ||
+	    (ret = config_prepare(&cfg, r, mlv_path, &out->config_changed)) < 0)
 		goto done;
-	/* Check every hook before the first is written. */
+	ret = open_hooks_dir(&dfd, r, out->dir, 0);
+	if (ret == MLV_ENOTFOUND) {
+		/* No hooks to check: the directory is made now. */
+		mlv_error_clear();
+		ret = open_hooks_dir(&dfd, r, out->dir, 1);
+	}
+	if (ret < 0 || (ret = lock_hooks(locks, dfd, out->dir)) < 0)
+		goto done;
 	for (int i = 0; i < MLV_HOOKS_NR; i++) {
 		const char *name = mlv_hook_names[i];
 		char *chained;
 
 		if ((ret = classify(dfd, out->dir, name, &state[i], &exec[i], &content)) < 0)
 			goto done;
+		if (state[i] == MLV_HOOK_INSTALLED && exec[i]) {
+			hook_script(&script, i, mlv_path);
+			keep[i] = content.len == script.len &&
+				  !memcmp(content.ptr, script.ptr, script.len);
+		}
 		if (state[i] != MLV_HOOK_FOREIGN)
 			continue;
 		chained = chain_name(name);
@@ -582,26 +784,23 @@ int mlv_hooks_install(struct mlv_hooks_result *out, struct mlv_repo *r, const ch
 			goto done;
 	}
 	for (int i = 0; i < MLV_HOOKS_NR; i++) {
-		const char *name = mlv_hook_names[i];
-		enum mlv_hook_state now;
-		int x;
-
-		hook_script(&script, i, mlv_path);
-		if ((ret = classify(dfd, out->dir, name, &now, &x, &content)) < 0)
-			goto done;
-		if (now == MLV_HOOK_INSTALLED && x && content.len == script.len &&
-		    !memcmp(content.ptr, script.ptr, script.len)) {
+		if (keep[i]) {
 			out->hooks[i] = MLV_HOOK_KEPT;
+			mlv_lock_release(&locks[i]);
 			continue;
 		}
-		if ((ret = write_hook(dfd, out->dir, name, &script, now == MLV_HOOK_FOREIGN)) < 0)
+		hook_script(&script, i, mlv_path);
+		if ((ret = write_hook(&locks[i], dfd, out->dir, mlv_hook_names[i], &script,
+				      state[i] == MLV_HOOK_FOREIGN)) < 0)
 			goto done;
-		out->hooks[i] = now == MLV_HOOK_FOREIGN ? MLV_HOOK_CHAIN : MLV_HOOK_WROTE;
+		out->hooks[i] = state[i] == MLV_HOOK_FOREIGN ? MLV_HOOK_CHAIN : MLV_HOOK_WROTE;
 	}
-	if ((ret = register_driver(r, mlv_path, &out->config_changed)) < 0 ||
-	    (ret = edit_attributes(r, 1, &out->attr_changed)) < 0)
+	if ((ret = config_apply(&cfg)) < 0 || (ret = attr_apply(&attr, r, &out->attr_changed)) < 0)
 		goto done;
 done:
+	unlock_hooks(locks);
+	config_release(&cfg);
+	attr_release(&attr);
 	if (dfd >= 0)
 		close(dfd);
 	mlv_buf_release(&content);
@@ -609,18 +808,13 @@ done:
 	return ret;
 }
 
-/* Remove mlv's hook `name` (under its lock) and put back what it chained. */
-static int remove_hook(int dfd, const char *dir, const char *name, int ours,
+/* Remove mlv's hook `name` (its lock `l` held) and put back what it chained. */
+static int remove_hook(struct mlv_lock *l, int dfd, const char *dir, const char *name, int ours,
 		       enum mlv_hook_action *action)
 {
-	struct mlv_lock l = MLV_LOCK_INIT;
 	char *chained = chain_name(name);
-	int ret, has;
+	int ret = 0, has;
 
-	if ((ret = mlv_lock_acquire(&l, dfd, name, MLV_LOCK_TIMEOUT_MS)) < 0) {
-		mlv_error_wrap(ret, "hooks directory '%s'", dir);
-		goto done;
-	}
 	if (ours && (ret = mlv_fs_unlink(dfd, name, 0)) < 0)
 		goto done;
 	*action = ours ? MLV_HOOK_REMOVED : MLV_HOOK_KEPT;
@@ -636,7 +830,7 @@ static int remove_hook(int dfd, const char *dir, const char *name, int ours,
 		*action = MLV_HOOK_RESTORED;
 	}
 done:
-	mlv_lock_release(&l);
+	mlv_lock_release(l);
 	free(chained);
 	return ret;
 }
@@ -644,13 +838,33 @@ done:
 int mlv_hooks_uninstall(struct mlv_hooks_result *out, struct mlv_repo *r)
 {
 	struct mlv_buf content = MLV_BUF_INIT;
+	struct mlv_lock locks[MLV_HOOKS_NR];
+	struct attr_edit attr = ATTR_EDIT_INIT;
+	struct config_edit cfg = { NULL, NULL, 0 };
 	int dfd = -1, ret;
 
 	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < MLV_HOOKS_NR; i++)
+		locks[i] = (struct mlv_lock)MLV_LOCK_INIT;
 	if ((ret = mlv_hooks_dir(&out->dir, r)) < 0)
 		goto done;
-	ret = open_hooks_dir(&dfd, out->dir, 0);
-	for (int i = 0; ret >= 0 && i < MLV_HOOKS_NR; i++) {
+	/* As install: every check and every lock before the first change. */
+	ret = attr_prepare(&attr, r, 0);
+	if (ret == MLV_EUNSUPPORTED) {
+		out->attr_warning = mlv_strdup(mlv_error_last());
+		mlv_error_clear();
+		ret = 0;
+	}
+	if (ret < 0 || (ret = config_prepare(&cfg, r, NULL, &out->config_changed)) < 0)
+		goto done;
+	ret = open_hooks_dir(&dfd, r, out->dir, 0);
+	if (ret == MLV_ENOTFOUND) {
+		mlv_error_clear();
+		ret = 0;
+	} else if (ret < 0 || (ret = lock_hooks(locks, dfd, out->dir)) < 0) {
+		goto done;
+	}
+	for (int i = 0; dfd >= 0 && i < MLV_HOOKS_NR; i++) {
 		const char *name = mlv_hook_names[i];
 		enum mlv_hook_state state;
 		char *chained;
@@ -659,8 +873,9 @@ int mlv_hooks_uninstall(struct mlv_hooks_result *out, struct mlv_repo *r)
 		if ((ret = classify(dfd, out->dir, name, &state, &x, &content)) < 0)
 			goto done;
 		if (state != MLV_HOOK_FOREIGN) {
-			ret = remove_hook(dfd, out->dir, name, state == MLV_HOOK_INSTALLED,
-					  &out->hooks[i]);
+			if ((ret = remove_hook(&locks[i], dfd, out->dir, name,
+					       state == MLV_HOOK_INSTALLED, &out->hooks[i])) < 0)
+				goto done;
 			continue;
 		}
 		chained = chain_name(name);
@@ -676,16 +891,12 @@ int mlv_hooks_uninstall(struct mlv_hooks_result *out, struct mlv_repo *r)
 		}
 		free(chained);
 	}
-	if (ret == MLV_ENOTFOUND) {
-		mlv_error_clear();
-		ret = 0;
-	}
-	if (ret < 0)
-		goto done;
-	if ((ret = unregister_driver(r, &out->config_changed)) < 0 ||
-	    (ret = edit_attributes(r, 0, &out->attr_changed)) < 0)
+	if ((ret = config_apply(&cfg)) < 0 || (ret = attr_apply(&attr, r, &out->attr_changed)) < 0)
 		goto done;
 done:
+	unlock_hooks(locks);
+	config_release(&cfg);
+	attr_release(&attr);
 	if (dfd >= 0)
 		close(dfd);
 	mlv_buf_release(&content);
