@@ -277,15 +277,20 @@ static void tree_changes(struct mlv_ctx *ctx, struct adiff *d, const struct mlv_
 	struct mlv_tree_diff_opts o = MLV_TREE_DIFF_OPTS_INIT;
 	struct mlv_store *s;
 	size_t plen = strlen(d->path);
+	int skipped = 0;
 
 	if (mlv_repo_store(&s, ctx->repo) < 0)
 		die_lib();
 	o.flags = MLV_TREE_DIFF_MISSING_OK;
+	o.renames_skipped = &skipped;
 	if (d->within && strlen(d->within) > plen)
 		o.within = d->within + plen + 1;
 	if (mlv_oid_cmp(&d->old.oid, new_tree) &&
 	    mlv_tree_diff_ext(s, &d->old.oid, new_tree, d->path, &o, on_tree_change, &d->files) < 0)
 		die_lib();
+	if (skipped)
+		warning("%s: rename detection skipped: more than %zu changes", path_show(ctx, d->path),
+			MLV_TREE_DIFF_RENAME_MAX);
 }
 
 static void wt_changes_release(struct wt_changes *w)

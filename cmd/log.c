@@ -112,17 +112,21 @@ static void show_stat(struct log_state *st, const struct mlv_log_change *ch, jso
 	struct mlv_store *s;
 	int dir_new = ch->ptr && ch->ptr->type == MLV_PTYPE_DIR;
 	int dir_old = ch->old && ch->old->type == MLV_PTYPE_DIR;
-	int ret;
+	int ret, skipped = 0;
 
 	if ((!dir_new && !dir_old) || (ch->what == MLV_LOG_PRESENT))
 		return;
 	if (mlv_repo_store(&s, st->ctx->repo) < 0)
 		die_lib();
 	opts.flags = MLV_TREE_DIFF_MISSING_OK;
+	opts.renames_skipped = &skipped;
 	if (jo)
 		sc.files = json_array();
 	ret = mlv_tree_diff_ext(s, dir_old ? &ch->old->oid : NULL, dir_new ? &ch->ptr->oid : NULL,
 				ch->path, &opts, stat_change, &sc);
+	if (skipped)
+		warning("%s: rename detection skipped: more than %zu changes", ch->path,
+			MLV_TREE_DIFF_RENAME_MAX);
 	if (ret < 0) {
 		st->problems = 1;
 		if (jo)

@@ -199,6 +199,9 @@ int cmd_merge_driver(int argc, const char **argv, struct mlv_ctx *ctx)
 	if (mlv_pointer_merge_conflicted(&m)) {
 		for (size_t i = 0; i < m.conflicts.nr; i++)
 			print_conflict(ctx, data.ptr, &m.conflicts.items[i]);
+		if (m.conflicts.omitted)
+			fprintf(stderr, "CONFLICT (content): and %llu more conflicts in %s (not listed)\n",
+				(unsigned long long)m.conflicts.omitted, path_show(ctx, data.ptr));
 		if (m.meta_conflict)
 			fprintf(stderr, "CONFLICT (pointer): %s\n", m.meta_conflict);
 		if (write_conflict(ours.file, &ours, &theirs) < 0)
