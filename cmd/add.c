@@ -79,12 +79,12 @@ int cmd_add(int argc, const char **argv, struct mlv_ctx *ctx)
 			if (!strcmp(paths[k], paths[i]))
 				die("'%s' given twice", argv[i]);
 		if (is_pointer_file(ctx, paths[i])) {
-			const char *shown = path_show(ctx, paths[i]);
-			size_t len = strlen(shown) - strlen(MLV_POINTER_SUFFIX);
+			char *data = mlv_strndup(paths[i], strlen(paths[i]) - strlen(MLV_POINTER_SUFFIX));
 
-			error("'%s' is a pointer file", shown);
-			hint("to store new content, name the data path: mlv add '%.*s'", (int)len,
-			     shown);
+			error("'%s' is a pointer file", path_show(ctx, paths[i]));
+			hint("to store new content, name the data path: mlv add -- %s",
+			     path_sh(ctx, data));
+			free(data);
 			ret = 128;
 			goto done;
 		}

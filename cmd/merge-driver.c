@@ -207,8 +207,8 @@ int cmd_merge_driver(int argc, const char **argv, struct mlv_ctx *ctx)
 		if (write_conflict(ours.file, &ours, &theirs) < 0)
 			die_lib();
 		hint("take one side's version of what conflicts, keeping the rest of both, with "
-		     "'mlv checkout --ours %s' or '--theirs', then 'git add %s'",
-		     path_show(ctx, data.ptr), path_show(ctx, pointer));
+		     "mlv checkout --ours -- %s (or --theirs), then git add -- %s",
+		     path_sh(ctx, data.ptr), path_sh(ctx, pointer));
 		ret = 1;
 		goto done;
 	}

@@ -59,7 +59,7 @@ test_expect_success 'a pointer with git conflict markers is replaced' '
 test_expect_success 'add of a pointer file says to name the data path, not git rm --cached' '
 	test_expect_code 128 mlv -C repo add data.mlv 2>err &&
 	test_grep "data.mlv.* pointer file" err &&
-	test_grep "^hint: .*mlv add .data." err &&
+	test_grep "^hint: .*mlv add -- .data.$" err &&
 	test_grep ! "rm --cached" err &&
 	git -C repo ls-files --error-unmatch data.mlv
 '
@@ -69,7 +69,7 @@ test_expect_success 'from a subdirectory, the hint names the path as the user do
 	echo s >repo/sub/s &&
 	mlv -C repo add sub/s &&
 	(cd repo/sub && test_expect_code 128 mlv add s.mlv 2>../../err) &&
-	test_grep "^hint: .*mlv add .s.$" err
+	test_grep "^hint: .*mlv add -- .s.$" err
 '
 
 test_done

@@ -24,7 +24,7 @@ test_expect_success 'ls shows the conflicted pointer, with the error and a hint'
 	test_expect_code 1 mlv ls >out 2>err &&
 	test_grep "conflicted *data$" out &&
 	test_grep "^error: merge conflict in data.mlv$" err &&
-	test_grep "^hint: .*git checkout --ours -- data.mlv" err &&
+	test_grep "^hint: .*git checkout --ours -- .data.mlv." err &&
 	test_grep ! "invalid key" err
 '
 

@@ -44,7 +44,7 @@ test_expect_success 'data removed from the store, still in the work tree: refuse
 	forget_object "$(oid_of model.bin.mlv)" &&
 	test_must_fail git commit -q -m m3 2>err &&
 	test_grep "^error: .model.bin.mlv. names sha256:$(oid_of model.bin.mlv) for .model.bin., which is not in the store" err &&
-	test_grep "^hint: the data is in the work tree: run .mlv add model.bin. to store it, then commit again" err &&
+	test_grep "^hint: the data is in the work tree: store it with mlv add -- .model.bin., then commit again" err &&
 	test_grep "^error: commit refused by mlv.s pre-commit hook: 1 staged pointer" err &&
 	test_grep "^hint: .*git commit --no-verify" err &&
 	test "$(git log -1 --format=%s)" = m2 &&
@@ -61,10 +61,10 @@ test_expect_success 'data missing from the store and the work tree: refused, sai
 	rm model.bin &&
 	test_must_fail git commit -q -m m4 2>err &&
 	test_grep "^error: .model.bin.mlv. names sha256:.*not in the store" err &&
-	test_grep "^hint: the data is missing: .*git restore --staged .model.bin.mlv." err &&
+	test_grep "^hint: the data is missing from this store: .*git restore --staged -- .model.bin.mlv." err &&
 	echo other >model.bin &&
 	test_must_fail git commit -q -m m4 2>err &&
-	test_grep "^hint: the data is missing; .model.bin. holds other content: .mlv add model.bin && git add model.bin.mlv." err &&
+	test_grep "^hint: the data is missing from this store, and .model.bin. holds other content: mlv add -- .model.bin. && git add -- .model.bin.mlv." err &&
 	git restore --staged model.bin.mlv &&
 	cp ../index.good "$(index_db)" &&
 	rm model.bin &&
@@ -93,7 +93,7 @@ test_expect_success 'a file of a tracked directory missing from the store is nam
 	forget_object "$(sha256sum data/sub/e | cut -c1-64)" &&
 	test_must_fail git commit -q -m dir 2>err &&
 	test_grep "^error: .data.mlv.: 1 file of .data. is not in the store, the first .data/sub/e. (sha256:" err &&
-	test_grep "^hint: the data is in the work tree: run .mlv add data." err &&
+	test_grep "^hint: the data is in the work tree: store it with mlv add -- .data." err &&
 	mlv add -q data &&
 	git commit -q -m dir
 '
@@ -112,7 +112,7 @@ test_expect_success 'an invalid pointer is refused' '
 	git add bad.mlv &&
 	test_must_fail git commit -q -m bad 2>err &&
 	test_grep "^error: the staged .bad.mlv. is not a valid pointer" err &&
-	test_grep "^hint: fix or unstage it: git restore --staged .bad.mlv." err &&
+	test_grep "^hint: fix or unstage it: git restore --staged -- .bad.mlv." err &&
 	git rm -q --cached bad.mlv &&
 	rm bad.mlv
 '

@@ -110,7 +110,7 @@ test_expect_success 'the same file changed two ways conflicts, naming the file' 
 	test_must_fail git merge --no-edit both-right >out 2>err &&
 	test_grep "CONFLICT (content): data/cat/002.jpg changed on both sides" err &&
 	test_grep ! "dog/003" err &&
-	test_grep "^hint: .*mlv checkout --ours data. or .--theirs., then .git add data.mlv." err &&
+	test_grep "^hint: .*mlv checkout --ours -- .data. (or --theirs), then git add -- .data.mlv.$" err &&
 	test_grep "CONFLICT.*data.mlv" out &&
 	git ls-files -u data.mlv >stages &&
 	test_line_count = 3 stages

@@ -31,7 +31,7 @@ test_expect_success 'status names the commit whose version the work tree holds' 
 test_expect_success 'add warns before recording another branch data' '
 	mlv add model.bin 2>err &&
 	grep "warning: .model.bin. holds the version its pointer named at" err &&
-	grep "hint:.*git checkout -- model.bin.mlv && mlv checkout model.bin" err &&
+	grep "hint:.*git checkout -- .model.bin.mlv. && mlv checkout -- .model.bin." err &&
 	git checkout -- model.bin.mlv &&
 	mlv checkout &&
 	echo m1 >expect && test_cmp expect model.bin &&
