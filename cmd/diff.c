@@ -193,7 +193,8 @@ static void compose(struct mlv_ctx *ctx, struct fchanges *l, struct wt_changes *
 		}
 	}
 	fchanges_release(l);
-	qsort(x.v, x.nr, sizeof(*x.v), cmp_fchange);
+	if (x.nr)
+		qsort(x.v, x.nr, sizeof(*x.v), cmp_fchange);
 	{
 		size_t sorted = x.nr;
 
@@ -225,7 +226,8 @@ static void compose(struct mlv_ctx *ctx, struct fchanges *l, struct wt_changes *
 			}
 		}
 	}
-	qsort(x.v, x.nr, sizeof(*x.v), cmp_fchange);
+	if (x.nr)
+		qsort(x.v, x.nr, sizeof(*x.v), cmp_fchange);
 	*l = x;
 }
 
@@ -372,7 +374,8 @@ static int diff_artifact(struct mlv_ctx *ctx, struct adiff *d, const struct mlv_
 	}
 	if (d->old.type == MLV_PTYPE_DIR && b->ptr.type == MLV_PTYPE_DIR) {
 		tree_changes(ctx, d, &b->ptr.oid);
-		qsort(d->files.v, d->files.nr, sizeof(*d->files.v), cmp_fchange);
+		if (d->files.nr)
+			qsort(d->files.v, d->files.nr, sizeof(*d->files.v), cmp_fchange);
 		if (d->new.unsaved) {
 			struct fchanges renames = { 0 };
 
@@ -710,7 +713,8 @@ static void side_settle(struct side *s)
 	struct mlv_artifact_list *l = &s->list, dups = { 0 };
 	size_t out = 0;
 
-	qsort(l->items, l->nr, sizeof(*l->items), cmp_artifact);
+	if (l->nr)
+		qsort(l->items, l->nr, sizeof(*l->items), cmp_artifact);
 	for (size_t i = 0; i < l->nr; i++) {
 		struct mlv_artifact *keep = out ? &l->items[out - 1] : NULL;
 
