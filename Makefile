@@ -4,6 +4,7 @@
 #   make test       install missing packages, build, run every test (prove)
 #   make demo       install missing packages, build, run the walk-through
 #   make bench      run the benchmarks in bench/ (minutes; needs disk space)
+#   make bench-history  the benchmarks of history: log, diff, checkout <rev>, hooks, gc, merge
 #   make man        check the man pages render
 #   make install    install to $(prefix) (default /usr/local)
 #
@@ -109,6 +110,11 @@ bench:
 	@$(MAKE) --no-print-directory mlv
 	@./bench/run.sh
 
+bench-history:
+	@tools/install-deps.sh --bench
+	@$(MAKE) --no-print-directory mlv
+	@./bench/history.sh
+
 man:
 	@for f in man/*.[157]; do \
 		MANWIDTH=80 man --warnings -E UTF-8 -l "$$f" >/dev/null || exit 1; done
@@ -123,7 +129,7 @@ clean:
 	rm -f mlv libmlv.a $(FLAGS_FILE) lib/*/*.[od] cmd/*.[od] t/unit/*.[od]
 	rm -rf t/unit/bin t/unit/hdr t/trash-* t/test-results
 
-.PHONY: all test demo bench man install clean deps build-tests check-layers FORCE
+.PHONY: bench-history all test demo bench man install clean deps build-tests check-layers FORCE
 .DELETE_ON_ERROR:
 
 -include $(ALL_OBJS:.o=.d)
