@@ -104,4 +104,28 @@ if mlv checkout; then
 fi
 run tail -n 1 data/train/csv/shard-1.csv
 git checkout -q main
+git checkout -q -- data/train.mlv
+mlv checkout -q --force data/train
+
+say "History: what changed, when, and the data of any revision without moving HEAD"
+run mlv log model.bin
+run mlv diff --stat HEAD~1 HEAD
+printf '$ mlv cat HEAD~1:data/train/csv/shard-7.csv | tail -n 1\n'
+mlv cat HEAD~1:data/train/csv/shard-7.csv | tail -n 1
+run mlv checkout HEAD~1 -- model.bin
+run mlv status
+run mlv checkout HEAD
+
+say "Hooks: git checkout brings the data along, and branches that change different files merge"
+run mlv hooks install
+run git checkout -q -b labels HEAD~1
+echo "1,0.1,0.9,1" >>data/train/csv/shard-2.csv
+run mlv add data/train
+run git commit -q -am "relabel shard 2"
+run git checkout -q main
+run git merge -q --no-edit labels
+run mlv diff --name-status HEAD~1 HEAD
+run mlv status --exit-code
+run mlv gc --dry-run
+run mlv fsck
 printf '\nDemo finished: every step above ran for real.\n'
