@@ -230,8 +230,13 @@ static void test_gate(void)
 	path[MLV_PATH_MAX + 1] = '\0';
 	gate_refuses(path, "a path of MLV_PATH_MAX + 1 bytes");
 
-	/* Odd but valid names. */
-	gate_accepts("a\nb", "a name with a newline");
+	/* Odd but valid names; a tracked name must fit on a .gitignore line. */
+	gate_accepts("a\nb/c", "a directory name with a newline");
+	gate_accepts("a\rb", "a name with an inner carriage return");
+	is_int(mlv_path_check("a\nb", 1, "x.mlv"), MLV_EINVALID, "a tracked name with a newline");
+	is_int(mlv_path_check("d/a\r", 1, "x.mlv"), MLV_EINVALID,
+	       "a tracked name ending in a carriage return");
+	is_int(mlv_path_check("a\nb", 0, "x.mlv"), 0, "a newline in a path that is not tracked");
 	gate_accepts("a\tb c", "a name with a tab and a space");
 	gate_accepts("donn\xc3\xa9" "es/\xe6\xa8\xa1\xe5\x9e\x8b", "UTF-8 names");
 	gate_accepts("\xff\xfe", "bytes that are not UTF-8");
