@@ -74,8 +74,8 @@ gen() {
 	awk -v n=$((N / 100)) -v dir="$repo/junk" 'BEGIN {
 		for (i = 0; i < n; i++) { f = sprintf("%s/j%06d", dir, i); print "junk", i >f; close(f) } }'
 	head -c 4194304 /dev/zero | tr '\0' 'x' >"$repo/junk/big"
-	(cd "$repo" && "$MLV" add -q junk && rm -rf junk junk.mlv)
 	cp -r "$repo/junk" "$ref/junk"
+	(cd "$repo" && "$MLV" add -q junk && rm -rf junk junk.mlv)
 	(cd "$ref" && find junk -type f | git hash-object -w --stdin-paths >/dev/null && rm -rf junk)
 	echo "$N $VERSIONS" >"$work/.stamp"
 }
