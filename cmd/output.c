@@ -376,6 +376,9 @@ int arg_is_rev(struct mlv_ctx *ctx, const char *arg, int dashdash)
 	}
 	mlv_error_clear();
 	mlv_buf_release(&p);
+	/* HEAD~1 in a shallow clone, main^2 of a repository without merges: say what it is. */
+	if (!rev && !path && strpbrk(arg, "~^@"))
+		die("unknown revision '%s' (and no such path in the work tree)", arg);
 	if (rev && path)
 		die("ambiguous argument '%s': both revision and filename\n"
 		    "Use '--' to separate paths from revisions, like this:\n"

@@ -126,6 +126,13 @@ test_expect_success 'unknown revisions and paths' '
 	mlv checkout HEAD
 '
 
+test_expect_success 'a revision past the start of history is an unknown revision' '
+	test_expect_code 128 mlv checkout HEAD~40 2>err &&
+	grep "unknown revision .HEAD~40." err &&
+	test_expect_code 128 mlv ls "HEAD^2" 2>err &&
+	grep "unknown revision" err
+'
+
 test_expect_success 'a name that is both a revision and a path is ambiguous' '
 	git tag model.bin v1 &&
 	test_expect_code 128 mlv ls model.bin 2>err &&
