@@ -33,7 +33,7 @@ static const struct cmd_struct commands[] = {
 	{ "checkout", cmd_checkout, NEED_GIT | NEED_MLV, "Make the worktree match the pointer files" },
 	{ "diff", cmd_diff, NEED_GIT | NEED_MLV | BARE_OK, "Show artifacts and files that differ between revisions" },
 	{ "fsck", cmd_fsck, NEED_GIT | NEED_MLV, "Verify the store, the index and the pointers" },
-	{ "gc", cmd_gc, NEED_GIT | NEED_MLV, "Remove stored data that nothing can reach" },
+	{ "gc", cmd_gc, NEED_GIT | NEED_MLV | BARE_OK, "Remove stored data that nothing can reach" },
 	{ "hash", cmd_hash, MAYBE_GIT, "Print the ids of files without storing them" },
 	{ "help", cmd_help, NEED_NOTHING, "Show help for mlv or one of its commands" },
 	{ "hooks", cmd_hooks, NEED_GIT, "Install, remove or show mlv's git hooks" },

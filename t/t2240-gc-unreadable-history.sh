@@ -42,4 +42,43 @@ test_expect_success 'a grace longer than the clock can count keeps everything yo
 	mlv gc --dry-run --json >out.json &&
 	jq -e ".objects_removed > 0" out.json
 '
+test_expect_success 'a linked worktree moved away: its HEAD and index still keep their data' '
+	git worktree add -q --detach ../wt &&
+	(
+		cd ../wt &&
+		dd if=/dev/urandom bs=1k count=32 2>/dev/null >c &&
+		mlv add -q c && git add -A && test_tick && git commit -q -m "only here" &&
+		dd if=/dev/urandom bs=1k count=32 2>/dev/null >s &&
+		mlv add -q s && git add s.mlv &&
+		mlv hash c s | cut -d" " -f1 >../wt-ids &&
+		rm -f c s
+	) &&
+	git reflog expire --expire=now --all &&
+	mv ../wt ../wt-moved &&
+	mlv gc 2>err &&
+	grep "worktree .wt. cannot be opened" err &&
+	while read id
+	do
+		mlv cat $id >/dev/null || return 1
+	done <../wt-ids &&
+	git worktree repair ../wt-moved
+'
+
+test_expect_success 'per-worktree refs of a linked worktree keep their data' '
+	git worktree add -q --detach ../wt2 &&
+	(
+		cd ../wt2 &&
+		dd if=/dev/urandom bs=1k count=32 2>/dev/null >k &&
+		mlv add -q k && git add -A && test_tick && git commit -q -m keep &&
+		mlv hash k | cut -d" " -f1 >../k-id &&
+		git update-ref refs/worktree/keep HEAD &&
+		git checkout -q --detach HEAD~1 &&
+		rm -f k k.mlv
+	) &&
+	git reflog expire --expire=now --all &&
+	(cd ../wt2 && git reflog expire --expire=now --all) &&
+	mlv gc &&
+	mlv cat $(cat ../k-id) >/dev/null
+'
+
 test_done

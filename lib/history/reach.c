@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <sys/stat.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <git2.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 
 #include "mlv/config.h"
 #include "mlv/error.h"
+#include "mlv/fileio.h"
 #include "mlv/history.h"
 #include "mlv/gc.h"
 
@@ -412,6 +415,156 @@ done:
 	return ret;
 }
 
+/* A loose ref file or HEAD: "ref: <name>" (resolved in `repo`) or an id. */
+static void raw_ref(struct reach *R, git_repository *repo, const char *path)
+{
+	struct mlv_buf b = MLV_BUF_INIT;
+	git_oid id;
+
+	if (mlv_read_file(&b, path, 4096) < 0) {
+		mlv_error_clear();
+		goto done;
+	}
+	while (b.len && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == '\r'))
+		mlv_buf_setlen(&b, b.len - 1);
+	if (!strncmp(b.ptr, "ref: ", 5)) {
+		if (!git_reference_name_to_id(&id, repo, b.ptr + 5))
+			add_tip(R, repo, &id, 0);
+		git_error_clear();
+	} else if (b.len == GIT_OID_HEXSZ && !git_oid_fromstrn(&id, b.ptr, b.len)) {
+		add_tip(R, repo, &id, 0);
+	}
+done:
+	mlv_buf_release(&b);
+}
+
+/* A reflog file: both ids of every line. */
+static void raw_reflog(struct reach *R, git_repository *repo, const char *path)
+{
+	struct mlv_buf b = MLV_BUF_INIT;
+	const char *p, *end;
+
+	if (mlv_read_file(&b, path, (size_t)1 << 30) < 0) {
+		mlv_error_clear();
+		goto done;
+	}
+	for (p = b.ptr, end = b.ptr + b.len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		git_oid id;
+
+		if (len > 2 * GIT_OID_HEXSZ + 1 && p[GIT_OID_HEXSZ] == ' ') {
+			if (!git_oid_fromstrn(&id, p, GIT_OID_HEXSZ))
+				add_tip(R, repo, &id, 1);
+			if (!git_oid_fromstrn(&id, p + GIT_OID_HEXSZ + 1, GIT_OID_HEXSZ))
+				add_tip(R, repo, &id, 1);
+		}
+		git_error_clear();
+		p += len + 1;
+	}
+done:
+	mlv_buf_release(&b);
+}
+
+/* Every file below directory `dir` (refs/ or logs/), as refs or reflogs; bounded depth. */
+static void raw_tree(struct reach *R, git_repository *repo, const char *dir, int logs, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (depth > 32 || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		struct stat st;
+		char *path;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = mlv_xstrfmt("%s/%s", dir, de->d_name);
+		if (!lstat(path, &st)) {
+			if (S_ISDIR(st.st_mode))
+				raw_tree(R, repo, path, logs, depth + 1);
+			else if (S_ISREG(st.st_mode) && logs)
+				raw_reflog(R, repo, path);
+			else if (S_ISREG(st.st_mode))
+				raw_ref(R, repo, path);
+		}
+		free(path);
+	}
+	closedir(d);
+}
+
+/*
+ * A linked worktree's own git directory, read as files: its HEAD, its
+ * per-worktree refs (refs/worktree, refs/bisect: libgit2 does not list
+ * them), its reflogs and its index -- so that what it holds is kept even
+ * when its work tree was moved or deleted and libgit2 cannot open it.
+ */
+static int add_worktree_dir(struct reach *R, git_repository *main, const char *dir,
+			    const char *name)
+{
+	char *path = mlv_xstrfmt("%s/HEAD", dir);
+	git_index *ix = NULL;
+	char where[512];
+	int ret = 0;
+
+	raw_ref(R, main, path);
+	free(path);
+	path = mlv_xstrfmt("%s/refs", dir);
+	raw_tree(R, main, path, 0, 0);
+	free(path);
+	path = mlv_xstrfmt("%s/logs", dir);
+	raw_tree(R, main, path, 1, 0);
+	free(path);
+	path = mlv_xstrfmt("%s/index", dir);
+	if (!access(path, F_OK)) {
+		if (git_index_open(&ix, path) < 0) {
+			ret = mlv_error_set(MLV_ECORRUPT, "cannot read the index of worktree '%s' "
+					    "(%s): %s; gc removes nothing while it cannot be read",
+					    name, path, git_msg());
+			git_error_clear();
+		} else {
+			snprintf(where, sizeof(where), "the index of worktree %s", name);
+			for (size_t i = 0, n = git_index_entrycount(ix); i < n; i++) {
+				const git_index_entry *e = git_index_get_byindex(ix, i);
+
+				if (e && (e->mode == GIT_FILEMODE_BLOB ||
+					  e->mode == GIT_FILEMODE_BLOB_EXECUTABLE) &&
+				    ends_with_mlv(e->path))
+					pointer_blob(R, main, &e->id, where, e->path);
+			}
+			git_index_free(ix);
+		}
+	}
+	free(path);
+	return ret;
+}
+
+/* Every directory of $GIT_COMMON_DIR/worktrees, whatever git_worktree_list() says of it. */
+static int add_worktree_dirs(struct reach *R, git_repository *main)
+{
+	char *top = mlv_xstrfmt("%s/worktrees", R->r->commondir);
+	DIR *d = opendir(top);
+	struct dirent *de;
+	int ret = 0;
+
+	while (d && !ret && (de = readdir(d))) {
+		char *dir;
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		dir = mlv_xstrfmt("%s/%s", top, de->d_name);
+		if (!lstat(dir, &st) && S_ISDIR(st.st_mode))
+			ret = add_worktree_dir(R, main, dir, de->d_name);
+		free(dir);
+	}
+	if (d)
+		closedir(d);
+	free(top);
+	return ret;
+}
+
 static int add_linked(struct reach *R, git_repository *main)
 {
 	git_strarray names = { NULL, 0 };
@@ -433,6 +586,8 @@ static int add_linked(struct reach *R, git_repository *main)
 			/* Our own worktree: done by the caller. */
 		} else if (git_worktree_lookup(&wt, main, name) ||
 			   git_repository_open_from_worktree(&repo, wt)) {
+			char *why = mlv_strdup(git_msg());
+
 			git_error_clear();
 			if (wt && git_worktree_is_locked(NULL, wt) > 0) {
 				ret = mlv_error_set(MLV_ENOTFOUND,
@@ -441,9 +596,12 @@ static int add_linked(struct reach *R, git_repository *main)
 				mlv_error_set_hint("mount it, or run 'git worktree unlock %s' and 'git worktree prune'",
 						   name);
 			} else {
-				warnf(R, "worktree '%s' cannot be opened (%s); what it held is not kept",
-				      name, git_msg());
+				/* Its HEAD, refs, reflogs and index: add_worktree_dirs(). */
+				warnf(R, "worktree '%s' cannot be opened (%s); keeping what its HEAD, "
+				      "refs, reflogs, index and stat cache name", name, why);
+				ret = add_statcache(R, gitdir, -1);
 			}
+			free(why);
 			git_error_clear();
 		} else {
 			ret = add_other_worktree(R, repo, gitdir, git_worktree_path(wt),
@@ -503,7 +661,8 @@ int mlv_gc_roots(struct mlv_repo *r, struct mlv_oidset *roots, mlv_gc_warn_fn wa
 		if (ret)
 			goto done;
 	}
-	if ((ret = add_linked(&R, main ? main : r->git)))
+	if ((ret = add_linked(&R, main ? main : r->git)) ||
+	    (ret = add_worktree_dirs(&R, main ? main : r->git)))
 		goto done;
 
 	walk_commits(&R, r->git);
@@ -600,6 +759,73 @@ int mlv_gc_expiry(struct mlv_repo *r, int64_t now_ns, int64_t *expire_ns)
 	return ret;
 }
 
+/* What a file or a directory tree of git's looks like now (stat data only), appended to `fp`. */
+static void fingerprint_path(struct mlv_buf *fp, const char *path, int depth)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+
+	if (lstat(path, &st) < 0) {
+		mlv_buf_addf(fp, "%s -\n", path);
+		return;
+	}
+	mlv_buf_addf(fp, "%s %llu %lld.%09ld %llu\n", path, (unsigned long long)st.st_size,
+		     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		     (unsigned long long)st.st_ino);
+	if (!S_ISDIR(st.st_mode) || depth > 32 || !(d = opendir(path)))
+		return;
+	while ((de = readdir(d))) {
+		char *sub;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = mlv_xstrfmt("%s/%s", path, de->d_name);
+		fingerprint_path(fp, sub, depth + 1);
+		free(sub);
+	}
+	closedir(d);
+}
+
+/*
+ * The refs, reflogs, HEADs and indexes of every worktree, by their stat
+ * data: git changes them without mlv's lock (git stash moves a pointer
+ * from the work tree into a ref), so reachability is computed again when
+ * they changed while it was being computed.
+ */
+static void fingerprint(struct mlv_repo *r, struct mlv_buf *fp)
+{
+	static const char *const names[] = { "HEAD", "packed-refs", "index", "refs", "logs" };
+	char *wts = mlv_xstrfmt("%s/worktrees", r->commondir);
+	DIR *d;
+	struct dirent *de;
+
+	mlv_buf_reset(fp);
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		char *path = mlv_xstrfmt("%s/%s", r->commondir, names[i]);
+
+		fingerprint_path(fp, path, 0);
+		free(path);
+	}
+	if ((d = opendir(wts))) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+				char *path = mlv_xstrfmt("%s/%s/%s", wts, de->d_name, names[i]);
+
+				fingerprint_path(fp, path, 0);
+				free(path);
+			}
+		}
+		closedir(d);
+	}
+	free(wts);
+}
+
+/* Attempts at reading the roots while git keeps changing its refs. */
+#define GC_MARK_TRIES 5
+
 int mlv_gc(struct mlv_repo *r, const struct mlv_gc_opts *o, struct mlv_gc_result *out)
 {
 	struct mlv_store_gc_opts so;
@@ -617,9 +843,31 @@ int mlv_gc(struct mlv_repo *r, const struct mlv_gc_opts *o, struct mlv_gc_result
 		locked = 1;
 	}
 	/* After the lock: an add that finished has written its pointer. */
-	roots = mlv_oidset_new();
-	if ((ret = mlv_gc_roots(r, roots, o->warn, o->ctx, &out->reach)))
-		goto done;
+	for (int tries = 0;; tries++) {
+		struct mlv_buf before = MLV_BUF_INIT, after = MLV_BUF_INIT;
+		int same;
+
+		fingerprint(r, &before);
+		roots = mlv_oidset_new();
+		ret = mlv_gc_roots(r, roots, o->warn, o->ctx, &out->reach);
+		fingerprint(r, &after);
+		same = before.len == after.len && !memcmp(before.ptr, after.ptr, before.len);
+		mlv_buf_release(&before);
+		mlv_buf_release(&after);
+		if (ret)
+			goto done;
+		if (same)
+			break;
+		mlv_oidset_free(roots);
+		roots = NULL;
+		if (tries + 1 == GC_MARK_TRIES) {
+			ret = mlv_error_set(MLV_ECONFLICT, "git's refs and index changed every time "
+					    "gc read them (%d times): nothing was removed",
+					    GC_MARK_TRIES);
+			mlv_error_set_hint("run 'mlv gc' again when git is idle");
+			goto done;
+		}
+	}
 	memset(&so, 0, sizeof(so));
 	so.expire_ns = o->expire_ns;
 	so.dry_run = o->dry_run;
