@@ -24,7 +24,7 @@ base=${MLV_BENCH_DIR:-$top/bench/work}
 src=$base/diff-$N/repo
 work=$base/checkout-rev-$N
 
-if [ "$(cat "$base/diff-$N/.stamp" 2>/dev/null)" != "$N" ]; then
+if [ "$(cat "$base/diff-$N/.stamp" 2>/dev/null)" != "$N spread" ]; then
 	echo "bench/checkout-rev.sh: making the data with bench/diff.sh..." >&2
 	MLV_BENCH_RUNS=2 "$top/bench/diff.sh" >/dev/null
 fi
