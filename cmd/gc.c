@@ -26,19 +26,6 @@ static void on_waiting(void *ctx, const char *who)
 	fprintf(stderr, "Waiting for %s to finish using the store...\n", who);
 }
 
-static const char *type_name(enum mlv_object_type t)
-{
-	switch (t) {
-	case MLV_OBJ_CHUNK:
-		return "chunk";
-	case MLV_OBJ_RECIPE:
-		return "recipe";
-	case MLV_OBJ_TREE:
-		return "tree";
-	}
-	return "object";
-}
-
 static void on_item(void *ctx, enum mlv_gc_item what, const char *name, enum mlv_object_type type,
 		    uint64_t bytes)
 {
@@ -51,7 +38,7 @@ static void on_item(void *ctx, enum mlv_gc_item what, const char *name, enum mlv
 	case MLV_GC_OBJECT:
 		/* Every object only when asked what would go; the packs say the rest. */
 		if (ui->dry_run)
-			printf("%s %s %s (%s)\n", verb, type_name(type), name, human_size(bytes));
+			printf("%s %s %s (%s)\n", verb, mlv_store_name(NULL, type), name, human_size(bytes));
 		break;
 	case MLV_GC_PACK_REMOVED:
 		printf("%s pack %s (%s)\n", verb, name, human_size(bytes));

@@ -378,6 +378,17 @@ int mlv_index_for_each_pack(struct mlv_index *ix,
 	return ret;
 }
 
+/* An object row (id, pack, offset, stored, raw, type, comp, ...) as a pack entry. */
+static void row_entry(sqlite3_stmt *st, struct mlv_pack_entry *e)
+{
+	memcpy(e->id.id, sqlite3_column_blob(st, 0), MLV_OID_RAWSZ);
+	e->offset = (uint64_t)sqlite3_column_int64(st, 2);
+	e->stored_len = (uint64_t)sqlite3_column_int64(st, 3);
+	e->raw_len = (uint64_t)sqlite3_column_int64(st, 4);
+	e->type = (uint8_t)sqlite3_column_int(st, 5);
+	e->comp = (uint8_t)sqlite3_column_int(st, 6);
+}
+
 int mlv_index_for_each_object(struct mlv_index *ix,
 			      int (*fn)(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e),
 			      void *ctx)
@@ -392,12 +403,7 @@ int mlv_index_for_each_object(struct mlv_index *ix,
 
 		if (sqlite3_column_bytes(st, 0) != MLV_OID_RAWSZ)
 			continue;
-		memcpy(e.id.id, sqlite3_column_blob(st, 0), MLV_OID_RAWSZ);
-		e.offset = (uint64_t)sqlite3_column_int64(st, 2);
-		e.stored_len = (uint64_t)sqlite3_column_int64(st, 3);
-		e.raw_len = (uint64_t)sqlite3_column_int64(st, 4);
-		e.type = (uint8_t)sqlite3_column_int(st, 5);
-		e.comp = (uint8_t)sqlite3_column_int(st, 6);
+		row_entry(st, &e);
 		if ((ret = fn(ctx, sqlite3_column_int64(st, 1), &e))) {
 			mlv_db_reset(st);
 			return ret;
@@ -421,12 +427,7 @@ int mlv_index_for_each_object_used(struct mlv_index *ix,
 
 		if (sqlite3_column_bytes(st, 0) != MLV_OID_RAWSZ)
 			continue;
-		memcpy(e.id.id, sqlite3_column_blob(st, 0), MLV_OID_RAWSZ);
-		e.offset = (uint64_t)sqlite3_column_int64(st, 2);
-		e.stored_len = (uint64_t)sqlite3_column_int64(st, 3);
-		e.raw_len = (uint64_t)sqlite3_column_int64(st, 4);
-		e.type = (uint8_t)sqlite3_column_int(st, 5);
-		e.comp = (uint8_t)sqlite3_column_int(st, 6);
+		row_entry(st, &e);
 		if ((ret = fn(ctx, sqlite3_column_int64(st, 1), &e, sqlite3_column_int64(st, 7)))) {
 			mlv_db_reset(st);
 			return ret;
