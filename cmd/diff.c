@@ -144,6 +144,8 @@ static struct fchange *find_fchange(struct fchanges *l, size_t nr, const char *p
 {
 	struct fchange key;
 
+	if (!nr)
+		return NULL;
 	key.path = (char *)path;
 	return bsearch(&key, l->v, nr, sizeof(*l->v), cmp_fchange);
 }
