@@ -21,10 +21,8 @@
 #   MLV_BENCH_RUNS   runs of each (default 3; the best is kept)
 set -eu
 
-cd "$(dirname "$0")/.."
-top=$(pwd)
-MLV=${MLV:-$top/mlv}
-case "$MLV" in /*) ;; *) MLV=$top/$MLV ;; esac
+. "$(dirname "$0")/lib.sh"
+cd "$top"
 N=${MLV_BENCH_GC_FILES:-100000}
 RUNS=${MLV_BENCH_RUNS:-3}
 VERSIONS=10
@@ -32,10 +30,7 @@ work=${MLV_BENCH_DIR:-$top/bench/work}/gc-$N
 repo=$work/repo
 ref=$work/git
 
-export GIT_CONFIG_NOSYSTEM=1 HOME=$work/home LANG=C LC_ALL=C TZ=UTC
-export GIT_AUTHOR_DATE='1700000000 +0000' GIT_COMMITTER_DATE='1700000000 +0000'
-export GIT_AUTHOR_NAME='A U Thor' GIT_AUTHOR_EMAIL=author@example.com
-export GIT_COMMITTER_NAME='C O Mitter' GIT_COMMITTER_EMAIL=committer@example.com
+bench_git_env "$work"
 
 # write_files DIR VERSION: the N files as of VERSION (1..10).
 write_files() {
