@@ -48,7 +48,7 @@ QUIET_LINK = @echo ' LINK' $@;
 QUIET_AR = @echo '   AR' $@;
 endif
 
-LIB_SUBSYSTEMS = util store repo worktree history
+LIB_SUBSYSTEMS = util store repo worktree history run
 LIB_OBJS = $(patsubst %.c,%.o,$(sort $(foreach d,$(LIB_SUBSYSTEMS),$(wildcard lib/$(d)/*.c))))
 CMD_OBJS = $(patsubst %.c,%.o,$(sort $(wildcard cmd/*.c)))
 UNIT_SRCS = $(sort $(wildcard t/unit/t-*.c))

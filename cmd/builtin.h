@@ -29,6 +29,7 @@ int cmd_checkout(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_diff(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_fsck(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_gc(int argc, const char **argv, struct mlv_ctx *ctx);
+int cmd_gpus(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_hash(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_help(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_hooks(int argc, const char **argv, struct mlv_ctx *ctx);

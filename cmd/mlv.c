@@ -34,6 +34,7 @@ static const struct cmd_struct commands[] = {
 	{ "diff", cmd_diff, NEED_GIT | NEED_MLV | BARE_OK, "Show artifacts and files that differ between revisions" },
 	{ "fsck", cmd_fsck, NEED_GIT | NEED_MLV, "Verify the store, the index and the pointers" },
 	{ "gc", cmd_gc, NEED_GIT | NEED_MLV | BARE_OK, "Remove stored data that nothing can reach" },
+	{ "gpus", cmd_gpus, NEED_NOTHING, "List the GPUs of this machine" },
 	{ "hash", cmd_hash, MAYBE_GIT, "Print the ids of files without storing them" },
 	{ "help", cmd_help, NEED_NOTHING, "Show help for mlv or one of its commands" },
 	{ "hooks", cmd_hooks, NEED_GIT, "Install, remove or show mlv's git hooks" },

@@ -1,7 +1,7 @@
 #!/bin/sh
 # lib/ is grouped by subsystem and its includes flow one way:
 #
-#	util  <-  store  <-  repo  <-  worktree  <-  history
+#	util  <-  store  <-  repo  <-  worktree  <-  history  <-  run
 #
 # A file may include headers of its own layer and of the layers to its
 # left, never to its right.  Public headers (include/mlv/*.h) belong to
@@ -16,6 +16,7 @@ rank() {
 	repo) echo 2 ;;
 	worktree) echo 3 ;;
 	history) echo 4 ;;
+	run) echo 5 ;;
 	*) echo 99 ;;
 	esac
 }
