@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +146,8 @@ static int create_temp(struct mlv_pack_writer *pw)
 	for (int tries = 0; tries < 100; tries++) {
 		unsigned char rnd[6];
 		char name[16];
+		sigset_t all, old;
+		int err;
 
 		if (getentropy(rnd, sizeof(rnd)) < 0)
 			return mlv_error_set_errno(MLV_EIO, "cannot get random bytes");
@@ -151,15 +155,24 @@ static int create_temp(struct mlv_pack_writer *pw)
 		for (int i = 0; i < 6; i++)
 			name[9 + i] = chars[rnd[i] % (sizeof(chars) - 1)];
 		name[15] = '\0';
+		/*
+		 * Registered before any signal can arrive: removed on SIGINT,
+		 * SIGTERM...; after a kill -9, by the next command.
+		 */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
 		pw->fd = openat(pw->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 				0444);
+		err = errno;
+		if (pw->fd >= 0)
+			pw->tmp = mlv_tempfile_register(pw->dirfd, name);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (pw->fd >= 0) {
 			pw->tmpname = mlv_strdup(name);
 			pw->tmppath = mlv_xstrfmt("%s/%s", pw->dir, name);
-			/* Removed on SIGINT, SIGTERM...; after a kill -9, by the next command. */
-			pw->tmp = mlv_tempfile_register(pw->dirfd, name);
 			return 0;
 		}
+		errno = err;
 		if (errno != EEXIST)
 			break;
 	}
