@@ -30,17 +30,26 @@ static const char *const sql_text[SQL_STAT__COUNT] = {
 	[SQL_STAT_LOOKUP] =
 		"SELECT size, mtime_ns, ctime_ns, ino, dev, mode, oid, recorded_ns"
 		" FROM statcache WHERE path = ?1",
+	/*
+	 * A work-tree file's stat data and the id just computed from its
+	 * bytes: the path's entry is updated in place (this cache vouches
+	 * for files, never for store records, so nothing moves to a copy).
+	 */
 	[SQL_STAT_PUT] =
-		"INSERT OR REPLACE INTO statcache"
+		"INSERT INTO statcache"
 		" (path, size, mtime_ns, ctime_ns, ino, dev, mode, oid, recorded_ns)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+		" ON CONFLICT (path) DO UPDATE SET size = excluded.size,"
+		" mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, ino = excluded.ino,"
+		" dev = excluded.dev, mode = excluded.mode, oid = excluded.oid,"
+		" recorded_ns = excluded.recorded_ns",
 	[SQL_STAT_DELETE] =
 		"DELETE FROM statcache WHERE path = ?1 OR (path > ?2 AND path < ?3)",
 	[SQL_STAT_PREFIX] =
 		"SELECT path, size, mtime_ns, ctime_ns, ino, dev, mode, oid, recorded_ns"
 		" FROM statcache WHERE ?1 = '' OR (path >= ?1 AND path < ?2) ORDER BY path",
 	[SQL_STAT_RENAME] =
-		"UPDATE OR REPLACE statcache SET path = ?4 || substr(path, ?5)"
+		"UPDATE statcache SET path = ?4 || substr(path, ?5)"
 		" WHERE path = ?1 OR (path > ?2 AND path < ?3)",
 };
 
@@ -364,5 +373,8 @@ int mlv_statcache_delete(struct mlv_store *s, const char *path)
 
 int mlv_statcache_rename(struct mlv_store *s, const char *from, const char *to)
 {
-	return subtree_update(s, SQL_STAT_RENAME, from, to);
+	/* Entries left at the destination describe files the rename replaced. */
+	int ret = subtree_update(s, SQL_STAT_DELETE, to, NULL);
+
+	return ret ? ret : subtree_update(s, SQL_STAT_RENAME, from, to);
 }
