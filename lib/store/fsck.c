@@ -862,17 +862,9 @@ int mlv_store_fsck(struct mlv_store *s, int repair, mlv_fsck_report_fn report, v
 	if ((ret = check_quick(&f)) || (ret = load_index(&f)))
 		goto done;
 
-	{
-		int fd = dup(s->packfd);
-
-		if (fd < 0 || !(d = fdopendir(fd))) {
-			ret = mlv_error_set_errno(MLV_EIO, "cannot open '%s'", s->packdir);
-			if (fd >= 0)
-				close(fd);
-			goto done;
-		}
-		/* The dup shares the offset: start from the first entry. */
-		rewinddir(d);
+	if (!(d = mlv_store_packs_dir(s))) {
+		ret = mlv_error_last_code();
+		goto done;
 	}
 	while ((de = readdir(d))) {
 		MLV_ALLOC_GROW(names, nnames + 1, alloc);

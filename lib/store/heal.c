@@ -58,17 +58,12 @@ static int add_indexed(void *ctx, const struct mlv_index_pack *p)
 static int find_orphans(struct mlv_store *s, struct names *out)
 {
 	struct names indexed = { NULL };
-	int fd = dup(s->packfd), ret = 0;
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = mlv_store_packs_dir(s);
 	struct dirent *de;
+	int ret = 0;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return mlv_error_set_errno(MLV_EIO, "cannot read '%s'", s->packdir);
-	}
-	/* The dup shares the offset: start from the first entry. */
-	rewinddir(d);
+	if (!d)
+		return mlv_error_last_code();
 	while ((de = readdir(d))) {
 		if (!strncmp(de->d_name, MLV_PACK_TEMP_PREFIX, sizeof(MLV_PACK_TEMP_PREFIX) - 1)) {
 			/* Best effort: fsck names one that cannot be removed. */

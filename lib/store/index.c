@@ -24,7 +24,6 @@ enum {
 	SQL_PACK_ALL,
 	SQL_PACK_DELETE,
 	SQL_PACK_SIGNATURE,
-	SQL_OBJ_ALL_USED,
 	SQL_PACK_ALL_TIMES,
 	SQL_OBJ_RELOCATE,
 	SQL__COUNT
@@ -46,7 +45,7 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_OBJ_TOUCH] = "UPDATE objects SET used_ns = ?2 WHERE oid = ?1 AND used_ns < ?2",
 	[SQL_OBJ_PREFIX] = "SELECT oid FROM objects WHERE oid >= ?1 AND oid <= ?2 LIMIT 2",
 	[SQL_OBJ_ALL] =
-		"SELECT oid, pack, offset, stored_len, raw_len, type, comp FROM objects",
+		"SELECT oid, pack, offset, stored_len, raw_len, type, comp, used_ns FROM objects",
 	[SQL_OBJ_DELETE_AT] = "DELETE FROM objects WHERE oid = ?1 AND pack = ?2",
 	[SQL_OBJ_DELETE_PACK] = "DELETE FROM objects WHERE pack = ?1",
 	[SQL_PACK_INSERT] =
@@ -56,8 +55,6 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_PACK_ALL] = "SELECT id, name, size FROM packs ORDER BY id",
 	[SQL_PACK_DELETE] = "DELETE FROM packs WHERE id = ?1",
 	[SQL_PACK_SIGNATURE] = "UPDATE packs SET size = ?2, mtime_ns = ?3 WHERE id = ?1",
-	[SQL_OBJ_ALL_USED] =
-		"SELECT oid, pack, offset, stored_len, raw_len, type, comp, used_ns FROM objects",
 	[SQL_PACK_ALL_TIMES] = "SELECT id, name, size, added_ns, mtime_ns FROM packs ORDER BY id",
 	[SQL_OBJ_RELOCATE] =
 		"UPDATE objects SET pack = ?2, offset = ?3, stored_len = ?4, raw_len = ?5,"
@@ -389,9 +386,12 @@ static void row_entry(sqlite3_stmt *st, struct mlv_pack_entry *e)
 	e->comp = (uint8_t)sqlite3_column_int(st, 6);
 }
 
-int mlv_index_for_each_object(struct mlv_index *ix,
-			      int (*fn)(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e),
-			      void *ctx)
+/* Every object row, to `fn`, or with its used_ns to `fn_used`. */
+static int each_object(struct mlv_index *ix,
+		       int (*fn)(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e),
+		       int (*fn_used)(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e,
+				      int64_t used_ns),
+		       void *ctx)
 {
 	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_OBJ_ALL);
 	int ret;
@@ -400,11 +400,13 @@ int mlv_index_for_each_object(struct mlv_index *ix,
 		return mlv_error_last_code();
 	while ((ret = mlv_db_step(ix->db, st, "cannot list objects")) > 0) {
 		struct mlv_pack_entry e;
+		int64_t pack = sqlite3_column_int64(st, 1);
 
 		if (sqlite3_column_bytes(st, 0) != MLV_OID_RAWSZ)
 			continue;
 		row_entry(st, &e);
-		if ((ret = fn(ctx, sqlite3_column_int64(st, 1), &e))) {
+		if ((ret = fn_used ? fn_used(ctx, pack, &e, sqlite3_column_int64(st, 7)) :
+				     fn(ctx, pack, &e))) {
 			mlv_db_reset(st);
 			return ret;
 		}
@@ -412,28 +414,19 @@ int mlv_index_for_each_object(struct mlv_index *ix,
 	return ret;
 }
 
+int mlv_index_for_each_object(struct mlv_index *ix,
+			      int (*fn)(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e),
+			      void *ctx)
+{
+	return each_object(ix, fn, NULL, ctx);
+}
+
 int mlv_index_for_each_object_used(struct mlv_index *ix,
 				   int (*fn)(void *ctx, int64_t pack_id, const struct mlv_pack_entry *e,
 					     int64_t used_ns),
 				   void *ctx)
 {
-	sqlite3_stmt *st = mlv_db_stmt(ix->db, SQL_OBJ_ALL_USED);
-	int ret;
-
-	if (!st)
-		return mlv_error_last_code();
-	while ((ret = mlv_db_step(ix->db, st, "cannot list objects")) > 0) {
-		struct mlv_pack_entry e;
-
-		if (sqlite3_column_bytes(st, 0) != MLV_OID_RAWSZ)
-			continue;
-		row_entry(st, &e);
-		if ((ret = fn(ctx, sqlite3_column_int64(st, 1), &e, sqlite3_column_int64(st, 7)))) {
-			mlv_db_reset(st);
-			return ret;
-		}
-	}
-	return ret;
+	return each_object(ix, NULL, fn, ctx);
 }
 
 int mlv_index_for_each_pack_times(struct mlv_index *ix,

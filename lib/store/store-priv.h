@@ -1,6 +1,8 @@
 #ifndef MLV_STORE_PRIV_H
 #define MLV_STORE_PRIV_H
 
+#include <dirent.h>
+
 #include "mlv/store.h"
 #include "store/db.h"
 #include "store/index.h"
@@ -155,5 +157,11 @@ void mlv_store_lock_holders(struct mlv_buf *out, int fd);
 void mlv_statcache_mem_free(struct mlv_statcache_mem *m);
 /* Open s->sc_db (s->scpath) under s->sclockpath; a damaged cache is started again. */
 int mlv_statcache_open(struct mlv_store *s);
+
+/*
+ * A listing of packs/ from its start, on a descriptor of its own (closedir()
+ * it); NULL with the error set.
+ */
+DIR *mlv_store_packs_dir(struct mlv_store *s);
 
 #endif

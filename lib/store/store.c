@@ -92,19 +92,31 @@ int mlv_store_lock(struct mlv_store *s, int byte, short type, int wait_ms)
 	return mlv_store_lock_fd(s->lockfd, s->lockpath, byte, type, wait_ms);
 }
 
+DIR *mlv_store_packs_dir(struct mlv_store *s)
+{
+	int fd = dup(s->packfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d) {
+		mlv_error_set_errno(MLV_EIO, "cannot read '%s'", s->packdir);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	/* The dup shares the offset: start from the first entry. */
+	rewinddir(d);
+	return d;
+}
+
 /* Does the packs directory hold at least one pack? */
 static int has_packs(struct mlv_store *s)
 {
-	int fd = dup(s->packfd), found = 0;
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = mlv_store_packs_dir(s);
 	struct dirent *de;
+	int found = 0;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return mlv_error_set_errno(MLV_EIO, "cannot read '%s'", s->packdir);
-	}
-	rewinddir(d);
+	if (!d)
+		return mlv_error_last_code();
 	while (!found && (de = readdir(d)))
 		found = mlv_pack_name_valid(de->d_name);
 	closedir(d);

@@ -346,6 +346,29 @@ static int one_side(struct differ *d, const struct mlv_oid *id, const char *path
 	return ret;
 }
 
+/*
+ * One step of a walk of sorted trees `a` and `b` (`b` may be NULL) side
+ * by side: the entry of each that comes next by name, NULL for the side
+ * that has no entry of that name.
+ */
+static void next_pair(const struct mlv_tree *a, const struct mlv_tree *b, size_t *i, size_t *j,
+		      const struct mlv_tree_entry **x, const struct mlv_tree_entry **y)
+{
+	int cmp;
+
+	*x = *i < a->nr ? &a->entries[*i] : NULL;
+	*y = b && *j < b->nr ? &b->entries[*j] : NULL;
+	cmp = !*x ? 1 : !*y ? -1 : strcmp((*x)->name, (*y)->name);
+	if (cmp <= 0)
+		(*i)++;
+	else
+		*x = NULL;
+	if (cmp >= 0)
+		(*j)++;
+	else
+		*y = NULL;
+}
+
 static int both(struct differ *d, const struct mlv_oid *old_id, const struct mlv_oid *new_id,
 		const char *path, unsigned depth, int inside)
 {
@@ -370,20 +393,11 @@ static int both(struct differ *d, const struct mlv_oid *old_id, const struct mlv
 		goto done;
 
 	while (!ret && (i < a->nr || j < b->nr)) {
-		const struct mlv_tree_entry *x = i < a->nr ? &a->entries[i] : NULL;
-		const struct mlv_tree_entry *y = j < b->nr ? &b->entries[j] : NULL;
-		int cmp = !x ? 1 : !y ? -1 : strcmp(x->name, y->name);
+		const struct mlv_tree_entry *x, *y;
 		int rel = 2;
 		struct mlv_tree_change c;
 
-		if (cmp <= 0)
-			i++;
-		else
-			x = NULL;
-		if (cmp >= 0)
-			j++;
-		else
-			y = NULL;
+		next_pair(a, b, &i, &j, &x, &y);
 		if ((ret = join(d, &p, path, x ? x->name : y->name)))
 			break;
 		if (!inside && !(rel = relevance(d, p.ptr + d->rel_off)))
@@ -555,19 +569,10 @@ static int cost(struct differ *d, const struct mlv_oid *old_id, const struct mlv
 		goto done;
 
 	while (!ret && (i < a->nr || (b && j < b->nr))) {
-		const struct mlv_tree_entry *x = i < a->nr ? &a->entries[i] : NULL;
-		const struct mlv_tree_entry *y = b && j < b->nr ? &b->entries[j] : NULL;
-		int cmp = !x ? 1 : !y ? -1 : strcmp(x->name, y->name);
+		const struct mlv_tree_entry *x, *y;
 		int rel = 2;
 
-		if (cmp <= 0)
-			i++;
-		else
-			x = NULL;
-		if (cmp >= 0)
-			j++;
-		else
-			y = NULL;
+		next_pair(a, b, &i, &j, &x, &y);
 		if (!inside || (x && x->mode == MLV_MODE_DIR) || (y && y->mode == MLV_MODE_DIR)) {
 			if ((ret = join(d, &p, path, x ? x->name : y->name)))
 				break;
