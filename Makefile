@@ -59,7 +59,10 @@ HDRCHECK_OBJS = $(patsubst include/mlv/%.h,t/unit/hdr/%.o,$(wildcard include/mlv
 
 ALL_OBJS = $(LIB_OBJS) $(CMD_OBJS) $(UNIT_LIB_OBJS) $(patsubst %.c,%.o,$(UNIT_SRCS))
 
-all: mlv
+all: mlv $(REFNET)
+
+# The reference trainer mlv-refnet (cuda/): its own rules.
+include cuda/refnet.mk
 
 # Rebuild everything when the flags change.
 FLAGS_FILE = .build-flags
@@ -86,7 +89,7 @@ t/unit/hdr/%.o: include/mlv/%.h $(FLAGS_FILE)
 	@mkdir -p t/unit/hdr
 	$(QUIET_CC)echo '#include "mlv/$*.h"' | $(CC) $(ALL_CFLAGS) -x c -c -o $@ -
 
-build-tests: mlv $(UNIT_BINS) $(HDRCHECK_OBJS) check-layers
+build-tests: mlv $(REFNET) $(UNIT_BINS) $(HDRCHECK_OBJS) check-layers
 
 # lib/ includes flow one way: util <- store <- repo <- worktree.
 check-layers: libmlv.a
