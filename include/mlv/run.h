@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "runs.h"
 
 struct mlv_repo;
 
@@ -22,8 +23,6 @@ struct mlv_repo;
  * refs/mlv/runs/<id> (see issue8's design: run.json, env.json,
  * diff.patch, logs/, metrics/, inputs/, outputs/).
  */
-
-#define MLV_RUN_ID_SIZE 32 /* "YYYYMMDD-HHMMSS-xxxxxxxx" and its NUL, with room */
 
 /* Called with each user-facing warning (tracing unavailable, a malformed metrics line ...). */
 typedef void (*mlv_run_warn_fn)(void *ctx, const char *msg);
@@ -81,9 +80,6 @@ void mlv_run_outcome_release(struct mlv_run_outcome *out);
 int mlv_run_worktree_diff(struct mlv_repo *r, struct mlv_buf *out);
 /* Apply such a patch to the work tree of `r` (which is at the patch's base commit). */
 int mlv_run_apply_diff(struct mlv_repo *r, const void *patch, size_t len);
-
-/* 1 when `id` has the form of a run id. */
-int mlv_run_id_valid(const char *id);
 
 #pragma GCC visibility pop
 
