@@ -24,7 +24,9 @@ static void print_usage(FILE *f, const char *const *usage, const struct option *
 			mlv_buf_adds(&b, ", ");
 		if (o->long_name)
 			mlv_buf_addf(&b, "--%s", o->long_name);
-		if (o->type != OPT_BOOL)
+		if (o->type == OPT_OPTARG)
+			mlv_buf_addf(&b, "[=%s]", o->argh ? o->argh : "<value>");
+		else if (o->type != OPT_BOOL)
 			mlv_buf_addf(&b, " %s", o->argh ? o->argh : "<value>");
 		if (b.len + 2 > HELP_COLUMN)
 			fprintf(f, "%s\n%*s%s\n", b.ptr, HELP_COLUMN, "", o->help);
@@ -88,6 +90,14 @@ static int set_value(const struct option *o, const char *arg, const char *const 
 					    arg, shown, o->choices);
 		}
 		*(const char **)o->value = arg;
+	} else if (o->type == OPT_OPTARG) {
+		*(const char **)o->value = arg;
+	} else if (o->type == OPT_LIST) {
+		struct opt_list *l = o->value;
+
+		l->v = mlv_realloc(l->v, (l->n + 2) * sizeof(*l->v));
+		l->v[l->n++] = arg;
+		l->v[l->n] = NULL;
 	} else if (o->type == OPT_INT) {
 		char *end;
 		long v = strtol(arg, &end, 10);
@@ -99,14 +109,29 @@ static int set_value(const struct option *o, const char *arg, const char *const 
 	return 0;
 }
 
+static int parse(int argc, const char **argv, const struct option *opts,
+		 const char *const *usage, int *dashdash, int stop);
+
 int parse_options(int argc, const char **argv, const struct option *opts,
 		  const char *const *usage)
 {
-	return parse_options_dashdash(argc, argv, opts, usage, NULL);
+	return parse(argc, argv, opts, usage, NULL, 0);
 }
 
 int parse_options_dashdash(int argc, const char **argv, const struct option *opts,
 			   const char *const *usage, int *dashdash)
+{
+	return parse(argc, argv, opts, usage, dashdash, 0);
+}
+
+int parse_options_stop(int argc, const char **argv, const struct option *opts,
+		       const char *const *usage)
+{
+	return parse(argc, argv, opts, usage, NULL, 1);
+}
+
+static int parse(int argc, const char **argv, const struct option *opts,
+		 const char *const *usage, int *dashdash, int stop)
 {
 	int nargs = 0, i;
 
@@ -124,6 +149,8 @@ int parse_options_dashdash(int argc, const char **argv, const struct option *opt
 			break;
 		}
 		if (a[0] != '-' || !a[1]) {
+			if (stop)
+				break;
 			argv[nargs++] = a;
 			continue;
 		}
@@ -159,6 +186,8 @@ int parse_options_dashdash(int argc, const char **argv, const struct option *opt
 			}
 			if (eq) {
 				set_value(o, eq + 1, usage, opts, a);
+			} else if (o->type == OPT_OPTARG) {
+				set_value(o, "", usage, opts, a);
 			} else {
 				if (i + 1 >= argc)
 					usage_error(usage, opts, "option '%s' requires a value", a);
@@ -177,6 +206,10 @@ int parse_options_dashdash(int argc, const char **argv, const struct option *opt
 				usage_error(usage, opts, "unknown switch '%c'", *p);
 			if (o->type == OPT_BOOL) {
 				*(int *)o->value = 1;
+				continue;
+			}
+			if (o->type == OPT_OPTARG) {
+				set_value(o, "", usage, opts, shown);
 				continue;
 			}
 			if (p[1]) {

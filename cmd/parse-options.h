@@ -10,6 +10,14 @@ enum opt_type {
 	OPT_BOOL,   /* int *: set to 1 (0 with --no-<name>) */
 	OPT_STRING, /* const char **: takes an argument */
 	OPT_INT,    /* int *: takes a non-negative decimal argument */
+	OPT_LIST,   /* struct opt_list *: takes an argument, repeatable, all kept in order */
+	OPT_OPTARG, /* const char **: an argument only as --name=<value>; "" without one */
+};
+
+/* What OPT_LIST collects (the strings are argv's; `v` is freed by the command, or not). */
+struct opt_list {
+	const char **v;
+	size_t n;
 };
 
 struct option {
@@ -26,6 +34,8 @@ struct option {
 #define OPT_STRING_F(s, l, v, a, h) { OPT_STRING, (s), (l), (v), (a), (h), NULL }
 #define OPT_CHOICE_F(s, l, v, a, h, c) { OPT_STRING, (s), (l), (v), (a), (h), (c) }
 #define OPT_INT_F(s, l, v, a, h) { OPT_INT, (s), (l), (v), (a), (h), NULL }
+#define OPT_LIST_F(s, l, v, a, h) { OPT_LIST, (s), (l), (v), (a), (h), NULL }
+#define OPT_OPTARG_F(l, v, a, h) { OPT_OPTARG, 0, (l), (v), (a), (h), NULL }
 #define OPT_END_F { OPT_END, 0, NULL, NULL, NULL, NULL, NULL }
 
 /*
@@ -44,6 +54,14 @@ int parse_options(int argc, const char **argv, const struct option *opts,
  */
 int parse_options_dashdash(int argc, const char **argv, const struct option *opts,
 			   const char *const *usage, int *dashdash);
+
+/*
+ * The same for commands that run another command (`mlv run`): options
+ * end at "--" or at the first operand, so the command's own options pass
+ * through untouched.
+ */
+int parse_options_stop(int argc, const char **argv, const struct option *opts,
+		       const char *const *usage);
 
 /* Print "usage: ..." and the option list to stderr and exit 129. */
 void usage_with_options(const char *const *usage, const struct option *opts)
