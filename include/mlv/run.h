@@ -53,6 +53,7 @@ struct mlv_run_opts {
 	size_t nenv_vars;
 	const char *reproduces;       /* the run id this one reproduces, or NULL */
 	int quiet;                    /* do not copy the command's output to mlv's stdout/stderr */
+	int stdout_to_stderr;         /* copy the command's stdout to mlv's stderr (--json) */
 	mlv_run_warn_fn warn;
 	void *warn_ctx;
 };
