@@ -141,7 +141,8 @@ int mlv_metrics_point(struct mlv_metrics *m, const char *name, double value, int
  * (read with mlv_fs_read_file(), never through a symlink, at most
  * MLV_METRICS_FILE_MAX bytes), flattened as a JSON line is (NaN too,
  * strings and arrays passed over).  They replace the last values of the
- * series as the run's "final".  MLV_ENOTFOUND when it does not exist;
+ * series as the run's "final"; with several files, a name in a later one
+ * wins.  MLV_ENOTFOUND when it does not exist;
  * MLV_EINVALID "<path>:<line>: <what>" when it is not such an object.
  */
 int mlv_metrics_final_file(struct mlv_metrics *m, int dirfd, const char *path);
@@ -159,11 +160,13 @@ int mlv_metrics_finish(struct mlv_metrics *m, double t);
  *    "errors": N}
  * "final" is the -M file's metrics when one was read, else the last value
  * of each series not of source "system"; "sources" those that gave at
- * least one point, in the order "$MLV_METRICS", "stdout", "-M <path>",
- * "system"; "errors" the malformed lines skipped.  NaN and infinities are
- * null (JSON has none) and counted in "nonfinite"; "min"/"max" are over
- * the finite values (null when none); "last_step" null when no point had
- * a step.
+ * least one point, in the order "$MLV_METRICS", "stdout", "-M <path>"
+ * (one for each file read), "system"; "errors" the malformed lines
+ * skipped (and -M files that are not a JSON object).  NaN and
+ * infinities are null (JSON has none) and counted in "nonfinite";
+ * "min"/"max" are over the finite values (null when none); "last_step"
+ * null when no point had a step.  A value that is an integer of at most
+ * 2^53 in magnitude is a JSON integer, any other a real.
  */
 json_t *mlv_metrics_summary(struct mlv_metrics *m);
 
@@ -184,9 +187,10 @@ int mlv_metrics_flatten(json_t **out, const char *buf, size_t len, const char *s
 /*
  * Compare two flat metric objects (as mlv_metrics_flatten() gives; either
  * may be NULL = empty), for `mlv metrics diff` and repro: an array sorted
- * by name of {"name", "old", "new", "change", "relative"} for every name
- * in either, where "old"/"new" are null on the side that lacks it,
- * "change" new - old and "relative" (new - old) / |old| (null when either
+ * by name of {"name", "old", "new", "only", "change", "relative"} for
+ * every name in either, where "old"/"new" are null on the side that lacks
+ * it (or for NaN), "only" is "old" or "new" when one side lacks it (else
+ * null), "change" new - old and "relative" (new - old) / |old| (null when either
  * is missing or not finite, or old is 0).  With `all` 0, names whose
  * values are equal are left out.
  */

@@ -69,8 +69,9 @@ struct mlv_metrics {
 
 	uint64_t points, records, errors, shown;
 	int used[SRC_NR];
-	json_t *final;              /* from the -M file */
-	char *final_path;
+	json_t *final;              /* from the -M files */
+	char **final_paths;
+	size_t nr_final, alloc_final;
 
 	struct mlv_buf out;
 	struct out_fd fds[2];
@@ -177,7 +178,9 @@ void mlv_metrics_free(struct mlv_metrics *m)
 	free(m->series);
 	free(m->table);
 	json_decref(m->final);
-	free(m->final_path);
+	for (i = 0; i < m->nr_final; i++)
+		free(m->final_paths[i]);
+	free(m->final_paths);
 	free(m->json_source);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -722,10 +725,12 @@ int mlv_metrics_final_file(struct mlv_metrics *m, int dirfd, const char *path)
 	if (malformed)
 		m->errors++;
 	if (!ret) {
-		json_decref(m->final);
-		m->final = obj;
-		free(m->final_path);
-		m->final_path = mlv_strdup(path);
+		if (!m->final)
+			m->final = json_object();
+		json_object_update(m->final, obj);
+		json_decref(obj);
+		MLV_ALLOC_GROW(m->final_paths, m->nr_final + 1, m->alloc_final);
+		m->final_paths[m->nr_final++] = mlv_strdup(path);
 	}
 	pthread_mutex_unlock(&m->lock);
 	mlv_buf_release(&buf);
@@ -786,8 +791,8 @@ json_t *mlv_metrics_summary(struct mlv_metrics *m)
 		json_array_append_new(sources, json_string("$MLV_METRICS"));
 	if (m->used[SRC_STDOUT])
 		json_array_append_new(sources, json_string("stdout"));
-	if (m->final_path) {
-		char *s = mlv_xstrfmt("-M %s", m->final_path);
+	for (i = 0; i < m->nr_final; i++) {
+		char *s = mlv_xstrfmt("-M %s", m->final_paths[i]);
 
 		json_array_append_new(sources, json_string(s));
 		free(s);
@@ -881,6 +886,8 @@ json_t *mlv_metrics_diff(const json_t *old, const json_t *new, int all)
 		json_object_set_new(row, "name", json_string(names[i]));
 		json_object_set(row, "old", a ? a : json_null());
 		json_object_set(row, "new", b ? b : json_null());
+		json_object_set_new(row, "only", !a ? json_string("new") : !b ? json_string("old") :
+				    json_null());
 		if (a && b && json_is_number(a) && json_is_number(b)) {
 			double x = json_number_value(a), y = json_number_value(b);
 

@@ -512,11 +512,15 @@ static void test_flatten_diff(void)
 	d = mlv_metrics_diff(a, b, 0);
 	text = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	is_str(text,
-	       "[{\"name\":\"acc\",\"old\":0.5,\"new\":0.75,\"change\":0.25,\"relative\":0.5},"
-	       "{\"name\":\"loss\",\"old\":2,\"new\":1,\"change\":-1,\"relative\":-0.5},"
-	       "{\"name\":\"n\",\"old\":null,\"new\":1,\"change\":null,\"relative\":null},"
-	       "{\"name\":\"only_a\",\"old\":1,\"new\":null,\"change\":null,\"relative\":null},"
-	       "{\"name\":\"only_b\",\"old\":null,\"new\":1,\"change\":null,\"relative\":null}]",
+	       "[{\"name\":\"acc\",\"old\":0.5,\"new\":0.75,\"only\":null,\"change\":0.25,"
+	       "\"relative\":0.5},"
+	       "{\"name\":\"loss\",\"old\":2,\"new\":1,\"only\":null,\"change\":-1,\"relative\":-0.5},"
+	       "{\"name\":\"n\",\"old\":null,\"new\":1,\"only\":null,\"change\":null,"
+	       "\"relative\":null},"
+	       "{\"name\":\"only_a\",\"old\":1,\"new\":null,\"only\":\"old\",\"change\":null,"
+	       "\"relative\":null},"
+	       "{\"name\":\"only_b\",\"old\":null,\"new\":1,\"only\":\"new\",\"change\":null,"
+	       "\"relative\":null}]",
 	       "diff: changed and one-sided names, sorted");
 	free(text);
 	json_decref(d);
