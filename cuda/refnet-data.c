@@ -365,6 +365,25 @@ static int csv_field(const char **pp, float *out)
 	return 0;
 }
 
+/* A header line: not one of its fields is a number. */
+static int csv_is_header(const char *line)
+{
+	const char *p = line;
+
+	for (;;) {
+		const char *q = p;
+		float v;
+
+		if (!csv_field(&q, &v))
+			return 0;
+		while (*p && *p != ',' && *p != '\n')
+			p++;
+		if (*p != ',')
+			return 1;
+		p++;
+	}
+}
+
 static int load_csv(struct refnet_data *d, const char *path, const char *buf, int classes)
 {
 	float *x = NULL;
@@ -394,10 +413,7 @@ static int load_csv(struct refnet_data *d, const char *path, const char *buf, in
 			if (*q == ',')
 				n++;
 		if (!cols) {
-			float v;
-			const char *r = line;
-
-			if (header_ok && csv_field(&r, &v) < 0) {
+			if (header_ok && csv_is_header(line)) {
 				header_ok = 0;
 				continue;	/* a header line */
 			}
