@@ -29,8 +29,11 @@ build_pkgs=(
 # provides prove, zstd/sqlite3 inspect the store, man-db and groff-base
 # render the man pages, util-linux gives mount/flock/etc., strace lets a
 # test prove that a no-op add opens no data file, jq reads --json output,
-# and openssl is the keystream behind test-lib's generate_file (it is only
-# "optional" in Debian, so --no-install-recommends systems may lack it).
+# openssl is the keystream behind test-lib's generate_file (it is only
+# "optional" in Debian, so --no-install-recommends systems may lack it),
+# and python3-torch/python3-numpy are the real training scripts of the run
+# and repro tests (nvidia-cuda-toolkit is not needed: nvcc, when present,
+# only adds mlv-refnet's CUDA path).
 test_pkgs=(
 	git
 	perl
@@ -42,6 +45,9 @@ test_pkgs=(
 	util-linux
 	strace
 	jq
+	python3
+	python3-numpy
+	python3-torch
 )
 
 # The tools bench/ measures mlv against; large, so only on request.

@@ -1011,8 +1011,11 @@ int mlv_run_execute(struct mlv_repo *r, const struct mlv_run_opts *o, struct mlv
 		code = mlv_proc_start_exit_code(err);
 		mlv_error_state_capture(&es, err);
 		mlv_metrics_finish(R.metrics, run_clock() - R.t0);
-		if (!finish(&R, &none, 0, code, "error", 0))
+		if (!finish(&R, &none, 0, code, "error", 0)) {
 			remove_live(&R);
+			memcpy(out->id, R.id, sizeof(out->id));
+			out->record = json_incref(R.rec);
+		}
 		err = mlv_error_state_restore(&es);
 		goto done;
 	}
