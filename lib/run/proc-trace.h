@@ -1,0 +1,77 @@
+#ifndef MLV_RUN_PROC_TRACE_H
+#define MLV_RUN_PROC_TRACE_H
+
+/*
+ * Private to lib/run/proc.c and lib/run/trace.c: the process being run,
+ * what its child needs before the exec, and the tracer thread.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "mlv/proc.h"
+
+/* Messages the child writes on a pipe before its exec: {kind, errno}. */
+enum proc_msg_kind {
+	PROC_MSG_EXEC = 1,     /* the exec failed (fatal: the child exits 127) */
+	PROC_MSG_SETUP = 2,    /* dup2/fchdir failed (fatal: the child exits 125) */
+	PROC_MSG_SECCOMP = 3,  /* the seccomp filter could not be installed (setup pipe) */
+};
+struct proc_msg {
+	int kind;
+	int err;
+};
+
+/* Everything the child uses, prepared before the fork (no allocation after it). */
+struct proc_spawn {
+	char *const *argv;
+	char *const *envp;
+	char **sh_argv;        /* "/bin/sh", <file>, argv[1..]: the ENOEXEC fallback */
+	const char *path;      /* the PATH to search */
+	int fds[3];
+	int dirfd;
+	int status_w;          /* exec/setup failures, O_CLOEXEC: EOF means exec'd */
+	int release_r;         /* tracing: 'y' (seized: install the filter) or 'n' */
+	int setup_w;           /* tracing: a PROC_MSG_SECCOMP failure */
+};
+
+struct proc_tracer;
+
+struct mlv_proc {
+	volatile pid_t pid;    /* read by mlv_proc_kill() in signal handlers */
+	int pidfd;
+	int reaped;
+	int status;
+	struct rusage ru;
+	struct proc_tracer *tr; /* NULL when not traced */
+	enum mlv_trace_mode trace_mode;
+	char trace_why[256];
+};
+
+/* In the child: install the seccomp filter; 0 or the errno.  Async-signal-safe. */
+int proc_trace_install_filter(void);
+
+/* The child: never returns.  Runs only async-signal-safe code. */
+void proc_child(const struct proc_spawn *s) __attribute__((noreturn));
+
+/*
+ * Start the tracer thread, which forks the child (its tracer must be its
+ * parent thread) and seizes it.  On return p->pid is set (<= 0 with the
+ * errno of fork in *fork_errno when it failed).  `release_w` and
+ * `setup_r` pass to the tracer (closed on failure).  -1 when the thread
+ * cannot be started (p->trace_why says so; nothing was forked).
+ */
+int proc_trace_start(struct mlv_proc *p, const struct proc_spawn *s,
+		     int release_w, int setup_r, int *fork_errno);
+
+/* Wait (block = 1) or check whether the child was reaped: then fill p->status and p->ru. */
+int proc_trace_wait(struct mlv_proc *p, int block);
+
+/* Copy the files seen so far into res, and the trace mode. */
+void proc_trace_result(struct mlv_proc *p, struct mlv_proc_result *res);
+
+/* Kill the remaining tracees, join the thread, free. */
+void proc_trace_stop(struct mlv_proc *p);
+
+#endif
