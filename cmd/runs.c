@@ -984,6 +984,11 @@ static int do_diff(struct mlv_ctx *ctx, const char *sa, const char *sb, int json
  * mlv runs compare
  */
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int do_compare(struct mlv_ctx *ctx, int n, const char **specs, const char *metrics,
 		      int md, int json)
 {
@@ -1038,6 +1043,10 @@ static int do_compare(struct mlv_ctx *ctx, int n, const char **specs, const char
 			pk[np++] = k;
 	json_object_foreach(mkeys, k, v)
 		mk[nm++] = k;
+	/* in name order, but --metrics in the order given */
+	qsort(pk, np, sizeof(*pk), cmp_str);
+	if (!metrics)
+		qsort(mk, nm, sizeof(*mk), cmp_str);
 	if (json) {
 		json_t *o = json_object(), *a = json_array(), *pl = json_array(), *ml = json_array();
 

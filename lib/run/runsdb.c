@@ -1027,6 +1027,10 @@ static void where_sql(struct mlv_buf *sql, struct binds *b, const struct where *
 		else
 			mlv_buf_adds(sql, " AND instr(k.str, ?) > 0)");
 		bind_add_text(b, w->value);
+	} else if (w->numeric && w->op != OP_EQ && w->op != OP_NE) {
+		/* an order between a number and text means nothing */
+		mlv_buf_addf(sql, " AND k.num IS NOT NULL AND k.num %s ?)", sql_op(w->op));
+		bind_add_num(b, w->num);
 	} else if (w->numeric) {
 		mlv_buf_addf(sql, " AND ((k.num IS NOT NULL AND k.num %s ?) OR"
 				  " (k.num IS NULL AND k.str %s ?)))",
