@@ -122,6 +122,7 @@ struct mlv_lease {
 	/* private */
 	int *fds;
 	char *dir;
+	long long since;
 };
 
 /*
