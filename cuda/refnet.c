@@ -30,22 +30,22 @@
 #endif
 
 static const char usage_text[] =
-	"usage: mlv-refnet [--seed <n>] [--epochs <n>] [--hidden <n>] [--lr <x>] [--batch <n>]\n"
-	"                  [--samples <n>] [--features <n>] [--classes <n>] [-d <file>]\n"
-	"                  [--threads <n>] [--device cpu|cuda[:<n>]] [--nondeterministic]\n"
-	"                  [-o <file>] [-q]\n"
+	"usage: mlv-refnet [--seed <n>] [--epochs <n>] [--hidden <n>] [--lr <x>]\n"
+	"                  [--batch <n>] [--samples <n>] [--features <n>] [--classes <n>]\n"
+	"                  [-d <file>] [--threads <n>] [--device cpu|cuda[:<n>]]\n"
+	"                  [--nondeterministic] [-o <file>] [-q]\n"
 	"   or: mlv-refnet --version\n";
 
 static const char options_text[] =
 	"\n"
-	"    --seed <n>            seed of the data, the weights and the order (default: $MLV_SEED, else 0)\n"
+	"    --seed <n>            the seed (default: $MLV_SEED, else 0)\n"
 	"    --epochs <n>          passes over the data (default 5)\n"
 	"    --hidden <n>          hidden units (default 64)\n"
 	"    --lr <x>              learning rate of SGD (default 0.1)\n"
 	"    --batch <n>           samples per step (default 64)\n"
 	"    --samples <n>         synthetic samples (default 4096)\n"
 	"    --features <n>        synthetic features (default 32)\n"
-	"    --classes <n>         classes (default 10; with -d, one more than the largest label)\n"
+	"    --classes <n>         classes (default 10; with -d: the largest label + 1)\n"
 	"    -d, --data <file>     train on a .npy or CSV file: one row per sample, label last\n"
 	"    --threads <n>         CPU threads (default: the CPUs available, at most 8)\n"
 	"    --device <dev>        cpu (default), cuda or cuda:<n>\n"

@@ -19,6 +19,25 @@ test_expect_success '-h and --version' '
 	grep "^cuda kernels: " out
 '
 
+test_expect_success 'the man page has the usage of -h and every option' '
+	page=$MLV_BUILD_DIR/man/mlv-refnet.1 &&
+	mlv-refnet -h >help &&
+	sed -n -e "s/^usage: //p" -e "s/^   or: //p" -e "s/^                  /           /p" help >expect &&
+	sed -n "/^\.SH SYNOPSIS/,/^\.SH /p" "$page" | sed -e "/^\./d" -e "s/\\\\f[BIRP]//g" -e "s/\\\\-/-/g" >actual &&
+	test_cmp expect actual &&
+	sed -n -e "s/^    \(-[a-z]\), \(--[a-z-]*\).*/\1 \2/p" -e "s/^    \(--[a-z-]*\).*/\1/p" help |
+	tr " " "\n" >options &&
+	test_line_count = 20 options &&
+	sed -n "/^\.SH OPTIONS/,/^\.SH /p" "$page" | sed -e "s/\\\\-/-/g" >page-options &&
+	while read -r opt
+	do
+		grep -e "^\.B.* \"*$opt\b" -e "^\.B.* \"*[-a-z]*, $opt\b" page-options >/dev/null || {
+			echo "$opt is not in the man page" &&
+			return 1
+		}
+	done <options
+'
+
 test_expect_success 'a default run trains and writes model.safetensors' '
 	mlv-refnet --seed 1 >out 2>err &&
 	test_path_is_file model.safetensors &&
