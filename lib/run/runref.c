@@ -623,8 +623,10 @@ int runs_refs_list(struct mlv_repo *r, struct runs_ref_list *out)
 			strcmp(packed.v[i].name, loose.v[j].name);
 		struct runs_ref *e = c < 0 ? &packed.v[i++] : &loose.v[j++];
 
-		if (!c)
-			free(packed.v[i++].name);
+		if (!c) {
+			free(packed.v[i].name);
+			packed.v[i++].name = NULL;
+		}
 		MLV_ALLOC_GROW(out->v, out->nr + 1, out->alloc);
 		out->v[out->nr++] = *e;
 		e->name = NULL;
