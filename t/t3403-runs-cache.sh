@@ -184,7 +184,7 @@ test_expect_success 'runs pushed to a bare repository and fetched into a second 
 	)
 '
 
-test_expect_success 'a clone without mlv's own directory' '
+test_expect_success 'a clone without the directory of mlv' '
 	git clone -q shared.git clone3 &&
 	(
 		cd clone3 &&
