@@ -134,6 +134,35 @@ static int write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
+/* The file into an existing device or FIFO, in place. */
+static int write_special(const char *path, const unsigned char *len8, const struct buf *h,
+			 const unsigned char *data, size_t total)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		refnet_error("cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+		refnet_error("'%s' changed while it was opened", path);
+		close(fd);
+		return -1;
+	}
+	if (write_all(fd, len8, 8) < 0 || write_all(fd, h->p, h->len) < 0 ||
+	    write_all(fd, data, total) < 0) {
+		refnet_error("cannot write '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		refnet_error("cannot write '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct tensor {
 	const char *name;
 	size_t off, count;
@@ -165,6 +194,7 @@ int refnet_model_save(const struct refnet_model *m, const struct refnet_opts *o,
 	size_t pos = 0, i, j, total;
 	unsigned char len8[8];
 	char lr[32];
+	struct stat st;
 	mode_t mask;
 	int fd = -1, ret = -1;
 
@@ -217,7 +247,20 @@ int refnet_model_save(const struct refnet_model *m, const struct refnet_opts *o,
 	for (i = 0; i < 8; i++)
 		len8[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
 
-	/* a temporary file beside the output, renamed over it when complete */
+	/*
+	 * A device or a FIFO (-o /dev/null, -o /dev/stdout) is written into:
+	 * renaming a file over it would replace it, for everyone.  A
+	 * directory is an error.  Anything else gets a temporary file
+	 * beside it, renamed over it when complete.
+	 */
+	if (!stat(o->out, &st) && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			refnet_error("-o '%s': is a directory", o->out);
+			goto done;
+		}
+		ret = write_special(o->out, len8, &h, data, total);
+		goto done;
+	}
 	slash = strrchr(o->out, '/');
 	base = slash ? slash + 1 : o->out;
 	if (!*base) {

@@ -64,7 +64,7 @@ test_expect_success 'the seed comes from MLV_SEED; --seed wins over it' '
 	cmp seed1.safetensors env.safetensors &&
 	MLV_SEED=7 mlv-refnet -q --seed 1 -o both.safetensors &&
 	cmp seed1.safetensors both.safetensors &&
-	MLV_SEED=1 mlv-refnet -o /dev/null 2>err >/dev/null &&
+	MLV_SEED=1 mlv-refnet -o env2.safetensors 2>err >/dev/null &&
 	grep "seed 1 (MLV_SEED)" err
 '
 
@@ -131,7 +131,7 @@ test_expect_success 'the safetensors header is valid' '
 
 test_expect_success '$MLV_METRICS gets one JSON line per epoch, appended' '
 	echo "{\"step\": 0, \"note\": \"before\"}" >metrics.jsonl &&
-	MLV_METRICS=$PWD/metrics.jsonl mlv-refnet --seed 1 --epochs 3 -o /dev/null >out 2>/dev/null &&
+	MLV_METRICS=$PWD/metrics.jsonl mlv-refnet --seed 1 --epochs 3 -o m3.safetensors >out 2>/dev/null &&
 	test_line_count = 4 metrics.jsonl &&
 	head -n 1 metrics.jsonl | grep before &&
 	tail -n 3 metrics.jsonl | jq -s -e "map(.step) == [1,2,3] and all(.loss | type == \"number\") and all(.acc >= 0 and .acc <= 1)" &&
@@ -170,10 +170,32 @@ test_expect_success 'an output that cannot be written: exit 1, nothing left' '
 	grep "^mlv-refnet: error: cannot create a temporary file for .nodir/model.safetensors." err &&
 	mkdir isdir &&
 	test_expect_code 1 mlv-refnet -q -o isdir 2>err &&
-	grep "cannot rename" err &&
+	grep "^mlv-refnet: error: -o .isdir.: is a directory" err &&
 	ls -a isdir >list &&
 	printf "%s\n" . .. >expect &&
 	test_cmp expect list
+'
+
+test_expect_success 'a FIFO as the output is written into, not replaced' '
+	mkfifo fifo &&
+	{ cat fifo >from-fifo & } &&
+	mlv-refnet -q --seed 1 -o fifo &&
+	wait &&
+	test -p fifo &&
+	cmp seed1.safetensors from-fifo &&
+	ls -a >list &&
+	! grep "^\.fifo\." list
+'
+
+test_expect_success 'a symbolic link as the output is replaced by the file' '
+	echo old >target &&
+	ln -s target link.safetensors &&
+	mlv-refnet -q --seed 1 -o link.safetensors &&
+	test_path_is_file link.safetensors &&
+	! test -h link.safetensors &&
+	cmp seed1.safetensors link.safetensors &&
+	echo old >expect &&
+	test_cmp expect target
 '
 
 test_expect_success 'bad arguments: exit 2 with the reason and the usage' '

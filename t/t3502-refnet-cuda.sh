@@ -28,7 +28,7 @@ test_expect_success 'trains on the GPU and names the device on stderr' '
 	grep "^mlv-refnet: device cuda:0: .* (sm_[0-9]*, GPU-[0-9a-f-]*), driver CUDA [0-9.]*, deterministic\$" err &&
 	test_line_count = 5 out &&
 	grep "^epoch 5 loss=" out &&
-	mlv-refnet -q --seed 1 --device cuda -o /dev/null 2>err &&
+	mlv-refnet -q --seed 1 --device cuda -o quiet.safetensors 2>err &&
 	grep "^mlv-refnet: device cuda:0: " err
 '
 
