@@ -404,10 +404,6 @@ static int load_csv(struct refnet_data *d, const char *path, const char *buf, in
 			q++;
 		if (*q == '#' || *q == '\n' || *q == '\r' || !*q)
 			continue;
-		if (memchr(line, '\0', (size_t)(p - line) - (eol ? 1 : 0))) {
-			refnet_error("%s:%zu: a NUL byte", path, lineno);
-			goto fail;
-		}
 		/* count the fields */
 		for (n = 1, q = line; q < p; q++)
 			if (*q == ',')
@@ -499,15 +495,19 @@ fail:
 
 int refnet_data_load(struct refnet_data *out, const char *path, int classes)
 {
+	const char *nul;
 	char *buf;
 	size_t len;
-	int ret;
+	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (read_file(path, &buf, &len) < 0)
 		return -1;
 	if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
 		ret = load_npy(out, path, (const unsigned char *)buf, len, classes);
+	else if ((nul = memchr(buf, '\0', len)))
+		refnet_error("%s: a NUL byte at offset %zu: neither .npy nor CSV", path,
+			     (size_t)(nul - buf));
 	else
 		ret = load_csv(out, path, buf, classes);
 	free(buf);

@@ -121,7 +121,9 @@ test_expect_success 'malformed CSV files are refused, naming the line' '
 	printf "# nothing\n\n" >empty.csv &&
 	check_bad empty.csv "empty.csv: no data rows" &&
 	: >zero.csv &&
-	check_bad zero.csv "zero.csv: no data rows"
+	check_bad zero.csv "zero.csv: no data rows" &&
+	printf "1,2,0\n3,4,1\0\n5,6\n" >nul.csv &&
+	check_bad nul.csv "nul.csv: a NUL byte at offset 11: neither .npy nor CSV"
 '
 
 test_expect_success 'malformed .npy files are refused' '
