@@ -792,7 +792,7 @@ int runs_live_ids(struct mlv_repo *r, char ***ids, size_t *n)
 			char what[300];
 
 			snprintf(what, sizeof(what), "runs/live/%s", de->d_name);
-			runs_warn(what, "not a run id; ignored");
+			runs_warn(what, "not a run id");
 			continue;
 		}
 		MLV_ALLOC_GROW(*ids, *n + 1, alloc);

@@ -663,9 +663,9 @@ static int do_sync(struct cache *c, struct mlv_runs_sync_stats *stats)
 			DB(c, mlv_db_run(c->db, st, "cannot write the cache"));
 		}
 		if (!mlv_run_id_valid(e->name))
-			why = "not a run id; ignored";
+			why = "not a run id";
 		else if (!*e->hex)
-			why = "not a ref to an object (a symlink, a directory or a symbolic ref); ignored";
+			why = "not a ref to an object (a symlink, a directory or a symbolic ref)";
 		else if (runs_read_commit(r, e->name, e->hex, &run))
 			why = mlv_error_last();
 		if (why) {
