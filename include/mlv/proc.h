@@ -58,6 +58,14 @@
  * The calling process must not wait for children with waitpid(-1, ...)
  * or wait(2) from another thread while a proc is running: it would reap
  * the command (or the tracer's events).  Wait for specific pids only.
+ * While tracing, every stop of a tracee sends the process a SIGCHLD
+ * (thousands a second): leave SIGCHLD at SIG_DFL, or give its handler
+ * SA_NOCLDSTOP, and learn the command's exit from mlv_proc_pidfd().  The
+ * tracees are killed if mlv dies (PTRACE_O_EXITKILL).
+ *
+ * Cost: each traced call stops twice (at the seccomp stop and at its
+ * exit), two round trips to the tracer thread; calls not in the list
+ * above run at full speed.  bench/trace.sh measures it.
  */
 
 struct mlv_proc;
