@@ -59,10 +59,10 @@ HDRCHECK_OBJS = $(patsubst include/mlv/%.h,t/unit/hdr/%.o,$(wildcard include/mlv
 
 ALL_OBJS = $(LIB_OBJS) $(CMD_OBJS) $(UNIT_LIB_OBJS) $(patsubst %.c,%.o,$(UNIT_SRCS))
 
-all: mlv $(REFNET)
-
 # The reference trainer mlv-refnet (cuda/): its own rules.
 include cuda/refnet.mk
+
+all: mlv $(REFNET)
 
 # Rebuild everything when the flags change.
 FLAGS_FILE = .build-flags

@@ -213,6 +213,11 @@ test_log_=$TEST_RESULTS_DIR/$TEST_NAME.log
 rm -rf "$MLV_TEST_BIN" &&
 mkdir "$MLV_TEST_BIN" &&
 ln -s "$MLV_BINARY" "$MLV_TEST_BIN/mlv" || exit 1
+# The reference trainer (mlv-refnet(1)), for tests of runs.
+if test -x "$MLV_BUILD_DIR/mlv-refnet"
+then
+	ln -s "$MLV_BUILD_DIR/mlv-refnet" "$MLV_TEST_BIN/mlv-refnet" || exit 1
+fi
 PATH=$MLV_TEST_BIN:$PATH
 export PATH
 

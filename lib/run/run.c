@@ -507,20 +507,38 @@ static int inputs_outputs(struct run *R, const struct mlv_proc_result *res, int 
 	return err;
 }
 
-/* Store a file of the live directory; keep its pointer at `tree_path`. */
-static int store_live_file(struct run *R, struct mlv_store_writer *w, const char *name,
-			   const char *tree_dir, const char *tree_name, json_t *logs)
+/*
+ * Store a file of the live directory; keep its pointer in the run's tree.
+ * A small file whose content the store has already (an empty log) costs
+ * no write: the writer, and its fsync, is made only when needed.
+ */
+#define SMALL_LOG (64u * 1024)
+static int store_live_file(struct run *R, struct mlv_store *s, struct mlv_store_writer **w,
+			   const char *name, const char *tree_dir, const char *tree_name,
+			   json_t *logs)
 {
 	struct mlv_pointer p;
-	int fd = openat(R->livefd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), err;
+	struct stat st;
+	int fd = openat(R->livefd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), err = 0, have = 0;
 
-	if (fd < 0)
-		return mlv_error_set_errno(MLV_EIO, "cannot open %s/%s", R->live, name);
+	if (fd < 0 || fstat(fd, &st)) {
+		err = mlv_error_set_errno(MLV_EIO, "cannot open %s/%s", R->live, name);
+		goto done;
+	}
 	mlv_pointer_init(&p);
-	err = mlv_store_writer_put_fd(w, &p.oid, &p.size, fd, name);
-	close(fd);
-	if (err)
-		return err;
+	if (st.st_size <= SMALL_LOG) {
+		if ((err = mlv_blob_hash_fd(&p.oid, &p.size, fd, name)))
+			goto done;
+		have = mlv_store_has_blob(s, &p.oid) > 0;
+		mlv_error_clear();
+		if (!have && lseek(fd, 0, SEEK_SET)) {
+			err = mlv_error_set_errno(MLV_EIO, "cannot read %s/%s", R->live, name);
+			goto done;
+		}
+	}
+	if (!have && ((!*w && (err = mlv_store_writer_new(w, s))) ||
+		      (err = mlv_store_writer_put_fd(*w, &p.oid, &p.size, fd, name))))
+		goto done;
 	p.kind = MLV_KIND_DATA;
 	p.type = MLV_PTYPE_FILE;
 	keep_pointer(R, tree_dir, tree_name, &p);
@@ -533,7 +551,10 @@ static int store_live_file(struct run *R, struct mlv_store_writer *w, const char
 		json_object_set_new(o, "size", json_integer((json_int_t)p.size));
 		json_object_set_new(logs, tree_name, o);
 	}
-	return 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	return err;
 }
 
 static int store_logs(struct run *R, json_t *logs, int series)
@@ -542,12 +563,12 @@ static int store_logs(struct run *R, json_t *logs, int series)
 	struct mlv_store_writer *w = NULL;
 	int err;
 
-	if ((err = mlv_repo_store(&s, R->r)) || (err = mlv_store_writer_new(&w, s)))
+	if ((err = mlv_repo_store(&s, R->r)))
 		return err;
-	if (!(err = store_live_file(R, w, "stdout.log", "logs", "stdout", logs)) &&
-	    !(err = store_live_file(R, w, "stderr.log", "logs", "stderr", logs)) && series)
-		err = store_live_file(R, w, "metrics.jsonl", "metrics", "series", NULL);
-	if (!err)
+	if (!(err = store_live_file(R, s, &w, "stdout.log", "logs", "stdout", logs)) &&
+	    !(err = store_live_file(R, s, &w, "stderr.log", "logs", "stderr", logs)) && series)
+		err = store_live_file(R, s, &w, "metrics.jsonl", "metrics", "series", NULL);
+	if (!err && w)
 		err = mlv_store_writer_commit(w);
 	mlv_store_writer_free(w);
 	return err;
