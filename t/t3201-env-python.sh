@@ -125,7 +125,19 @@ test_expect_success SYSPYTHON 'a pyenv shim: PYENV_VERSION, .python-version, the
 	mkdir -p repo/sub &&
 	echo 9.1 >repo/sub/.python-version &&
 	(cd repo/sub && PATH=$sp manifest -- python3 x.py) >m.json &&
-	jq -e --arg e "$TRASH_DIRECTORY/pyenv/versions/9.1/bin/python3" ".python.executable == \$e" m.json
+	jq -e --arg e "$TRASH_DIRECTORY/pyenv/versions/9.1/bin/python3" ".python.executable == \$e" m.json &&
+	mkdir -p pyenv/versions/9.3/bin &&
+	(cd repo && PATH=$sp PYENV_VERSION=9.3:9.1 manifest -- python3 x.py) >m.json &&
+	jq -e --arg e "$TRASH_DIRECTORY/pyenv/versions/9.1/bin/python3" ".python.executable == \$e" m.json &&
+	(cd repo && PATH="$TRASH_DIRECTORY/pyenv/shims:/usr/bin:/bin" PYENV_VERSION=system manifest -- python3 x.py) >m.json &&
+	jq -e ".python.via == \"pyenv\" and .python.version != null" m.json &&
+	jq -e --arg s "$TRASH_DIRECTORY/pyenv/shims/python3" ".python.executable != \$s" m.json
+'
+
+test_expect_success SYSPYTHON 'a pyenv version that is no directory: the shim is asked' '
+	sp="$TRASH_DIRECTORY/pyenv/shims:$PATH" &&
+	(cd repo && PATH=$sp PYENV_VERSION=9 manifest -- python3 x.py) >m.json &&
+	jq -e ".python.via == \"pyenv\" and .python.error != null" m.json
 '
 
 test_expect_success 'an interpreter that fails is recorded with the error' '

@@ -638,8 +638,7 @@ static char *cache_dir(struct mlv_repo *r)
 		mlv_buf_addf(&b, "%s/cache", r->storedir);
 		if (!mkdir(b.ptr, 0777) || errno == EEXIST)
 			return mlv_buf_detach(&b, NULL);
-		mlv_buf_release(&b);
-		return NULL;
+		mlv_buf_reset(&b); /* no store yet (a fresh clone): the user's cache */
 	}
 	if (xdg && *xdg == '/')
 		mlv_buf_adds(&b, xdg);

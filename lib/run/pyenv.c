@@ -298,6 +298,17 @@ static size_t skip_env_args(const char *const *args, size_t n)
 	return n;
 }
 
+/* 1 when the first `len` bytes of `path` name a directory. */
+static int is_dir(const char *path, size_t len)
+{
+	char *p = mlv_strndup(path, len);
+	struct stat st;
+	int ret = !stat(p, &st) && S_ISDIR(st.st_mode);
+
+	free(p);
+	return ret;
+}
+
 /* Read a pyenv version file: its versions, blank-separated, '#' comments left out. */
 static int read_version_file(struct mlv_buf *out, const char *path)
 {
@@ -372,21 +383,23 @@ static int resolve_shim(struct mlv_buf *out, const char *shimdir, const char *pr
 				mlv_buf_adds(&versions, "system");
 		}
 	}
-	for (char *s = versions.ptr, *e; ret < 0 && *s; s = *e ? e + 1 : e) {
-		e = strchrnul(s, ':');
-		*e = *e ? '\0' : *e;
+	/* Each version of the list in turn, as pyenv tries them for the program. */
+	for (char *s = versions.ptr, *e; ret < 0 && s; s = e) {
+		e = strchr(s, ':');
+		if (e)
+			*e++ = '\0';
 		if (!*s || strchr(s, '/') || !strcmp(s, "..") || !strcmp(s, "."))
 			break;
 		if (!strcmp(s, "system")) {
 			ret = search_path(out, program, envp, cwd, shimdir);
-			break;
+			continue;
 		}
 		mlv_buf_reset(out);
 		mlv_buf_addf(out, "%s/versions/%s/bin/%s", root.ptr, s, program);
 		if (is_exec_file(out->ptr))
 			ret = 0;
-		else
-			break; /* pyenv's own error, or a prefix it resolves: ask the shim */
+		else if (!is_dir(out->ptr, root.len + 10 + strlen(s)))
+			break; /* not installed under that name (a prefix pyenv resolves?): ask the shim */
 	}
 	mlv_buf_release(&root);
 	mlv_buf_release(&versions);
@@ -510,7 +523,7 @@ static int run_query(struct mlv_buf *out, const struct py_target *t,
 	char *argv[5], *envp[32], flagarg[8];
 	struct mlv_buf envbuf[32];
 	size_t ne = 0, nbuf;
-	int pipefd[2] = { -1, -1 }, ret = 0, status, spawned = 0;
+	int pipefd[2] = { -1, -1 }, ret = 0, status = 0, spawned = 0;
 	pid_t pid = -1;
 	int64_t deadline;
 
@@ -593,6 +606,7 @@ done:
 	if (spawned) {
 		if (ret)
 			kill(pid, SIGKILL);
+		/* ECHILD: a SIGCHLD handler of the caller reaped it; the answer tells. */
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		if (!ret && !(WIFEXITED(status) && !WEXITSTATUS(status)))
