@@ -59,9 +59,9 @@ HDRCHECK_OBJS = $(patsubst include/mlv/%.h,t/unit/hdr/%.o,$(wildcard include/mlv
 
 ALL_OBJS = $(LIB_OBJS) $(CMD_OBJS) $(UNIT_LIB_OBJS) $(patsubst %.c,%.o,$(UNIT_SRCS))
 
-# The reference trainer mlv-refnet (cuda/): its own rules.
+# The default goal; the reference trainer mlv-refnet (cuda/) has its own rules.
+all:
 include cuda/refnet.mk
-
 all: mlv $(REFNET)
 
 # Rebuild everything when the flags change.
