@@ -139,10 +139,12 @@ int mlv_proc_kill(const struct mlv_proc *p, int sig);
 
 /*
  * Wait for the command to exit and fill *res (release it with
- * mlv_proc_result_release()).  mlv_proc_try_wait() does not block: 1 when
- * the command has exited and *res is filled, 0 when it still runs.
- * Either fills *res once; later calls fill the same figures again.
+ * mlv_proc_result_release()); a second call leaks the first's files.
  * Returns < 0 only for a failure of wait itself.
+ *
+ * mlv_proc_try_wait() does not block: 1 when the command has exited, with
+ * the figures of *res filled but no files (nr_files 0, nothing to
+ * release): call mlv_proc_wait() for them; 0 when it still runs.
  */
 int mlv_proc_wait(struct mlv_proc *p, struct mlv_proc_result *res);
 int mlv_proc_try_wait(struct mlv_proc *p, struct mlv_proc_result *res);

@@ -68,8 +68,8 @@ int proc_trace_start(struct mlv_proc *p, const struct proc_spawn *s,
 /* Wait (block = 1) or check whether the child was reaped: then fill p->status and p->ru. */
 int proc_trace_wait(struct mlv_proc *p, int block);
 
-/* Copy the files seen so far into res, and the trace mode. */
-void proc_trace_result(struct mlv_proc *p, struct mlv_proc_result *res);
+/* The trace mode into res, and with `files` a copy of the files seen so far. */
+void proc_trace_result(struct mlv_proc *p, struct mlv_proc_result *res, int files);
 
 /* Kill the remaining tracees, join the thread, free. */
 void proc_trace_stop(struct mlv_proc *p);

@@ -393,6 +393,7 @@ static int reap(struct mlv_proc *p, int block)
 	return 1;
 }
 
+/* With `block`, wait and fill everything; else only the figures, no files. */
 static int fill_result(struct mlv_proc *p, struct mlv_proc_result *res, int block)
 {
 	int ret;
@@ -407,7 +408,7 @@ static int fill_result(struct mlv_proc *p, struct mlv_proc_result *res, int bloc
 	res->user_time = tv_seconds(&p->ru.ru_utime);
 	res->system_time = tv_seconds(&p->ru.ru_stime);
 	if (p->tr) {
-		proc_trace_result(p, res);
+		proc_trace_result(p, res, block);
 	} else {
 		res->trace_mode = p->trace_mode;
 		memcpy(res->trace_why, p->trace_why, sizeof(res->trace_why));

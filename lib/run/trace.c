@@ -1006,21 +1006,21 @@ int proc_trace_wait(struct mlv_proc *p, int block)
 	return done;
 }
 
-void proc_trace_result(struct mlv_proc *p, struct mlv_proc_result *res)
+void proc_trace_result(struct mlv_proc *p, struct mlv_proc_result *res, int files)
 {
 	struct proc_tracer *tr = p->tr;
 
 	pthread_mutex_lock(&tr->lock);
 	res->trace_mode = p->trace_mode;
 	memcpy(res->trace_why, p->trace_why, sizeof(res->trace_why));
-	if (tr->files.nr) {
+	if (files && tr->files.nr) {
 		res->files = mlv_calloc(tr->files.nr, sizeof(*res->files));
 		for (size_t i = 0; i < tr->files.nr; i++) {
 			res->files[i].path = mlv_strdup(tr->files.v[i].path);
 			res->files[i].flags = tr->files.v[i].flags;
 		}
 	}
-	res->nr_files = tr->files.nr;
+	res->nr_files = files ? tr->files.nr : 0;
 	res->trace_lost = tr->lost;
 	pthread_mutex_unlock(&tr->lock);
 }

@@ -614,6 +614,30 @@ static void test_trace(void)
 		close(pfd[0]);
 	}
 
+	/* try_wait after the exit: the figures, no files; then wait: the files. */
+	{
+		char *c[] = { "sh", "-c", "cat \"$0\" >/dev/null; exit 4", at("in"), NULL };
+		struct mlv_proc_opts o = MLV_PROC_OPTS_INIT;
+		struct mlv_proc_result res;
+		struct mlv_proc *p;
+		int r = 0;
+
+		o.argv = c;
+		o.trace = 1;
+		if (mlv_proc_start(&p, &o, NULL) < 0)
+			abort();
+		for (int i = 0; i < 400 && (r = mlv_proc_try_wait(p, &res)) == 0; i++)
+			usleep(25000);
+		is_int(r, 1, "try_wait sees the exit");
+		is_int(mlv_proc_exit_code(res.status), 4, "...with the status");
+		is_int(res.nr_files, 0, "...and no files");
+		is_int(mlv_proc_wait(p, &res), 0, "wait after try_wait");
+		is_int(mlv_proc_exit_code(res.status), 4, "...the same status");
+		ok(traced(&res, at("in")) & MLV_TRACE_READ, "...and the files");
+		mlv_proc_result_release(&res);
+		mlv_proc_free(p);
+	}
+
 	/* Killed by SIGKILL while traced. */
 	{
 		char *k[] = { "sh", "-c", "kill -KILL $$", NULL };
