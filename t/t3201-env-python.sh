@@ -129,7 +129,7 @@ test_expect_success SYSPYTHON 'a pyenv shim: PYENV_VERSION, .python-version, the
 	mkdir -p pyenv/versions/9.3/bin &&
 	(cd repo && PATH=$sp PYENV_VERSION=9.3:9.1 manifest -- python3 x.py) >m.json &&
 	jq -e --arg e "$TRASH_DIRECTORY/pyenv/versions/9.1/bin/python3" ".python.executable == \$e" m.json &&
-	(cd repo && PATH="$TRASH_DIRECTORY/pyenv/shims:/usr/bin:/bin" PYENV_VERSION=system manifest -- python3 x.py) >m.json &&
+	(cd repo && PATH="$TRASH_DIRECTORY/pyenv/shims:$(dirname "$(command -v mlv)"):/usr/bin:/bin" PYENV_VERSION=system manifest -- python3 x.py) >m.json &&
 	jq -e ".python.via == \"pyenv\" and .python.version != null" m.json &&
 	jq -e --arg s "$TRASH_DIRECTORY/pyenv/shims/python3" ".python.executable != \$s" m.json
 '
