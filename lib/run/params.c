@@ -5,7 +5,7 @@
 
 #include "mlv/error.h"
 #include "mlv/fs.h"
-#include "run-priv.h"
+#include "run/run-priv.h"
 
 /*
  * A run's parameters: `-p key=value` and the files of `-P`, as one flat

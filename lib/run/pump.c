@@ -11,7 +11,7 @@
 #include "mlv/gpu.h"
 #include "mlv/metrics.h"
 #include "mlv/proc.h"
-#include "run-priv.h"
+#include "run/run-priv.h"
 
 /*
  * While a run goes: copy the command's stdout and stderr to mlv's own and

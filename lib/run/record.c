@@ -6,7 +6,7 @@
 #include "mlv/error.h"
 #include "mlv/repo.h"
 #include "mlv/run.h"
-#include "run-priv.h"
+#include "run/run-priv.h"
 
 /*
  * A stored run is a git commit on refs/mlv/runs/<id> (mlv-formats(5),

@@ -24,7 +24,7 @@
 #include "mlv/runs.h"
 #include "mlv/store.h"
 #include "mlv/worktree.h"
-#include "run-priv.h"
+#include "run/run-priv.h"
 
 /*
  * mlv run (mlv-run(1)): plan, run, record.
