@@ -31,7 +31,8 @@ struct mlv_gpu_inventory;
  *   "python"     null when the command is not a Python interpreter, else
  *                {"executable", "prefix", "base_prefix" (volatile: paths),
  *                 "via" ("direct", "venv", "pyenv", "env", "shebang"; volatile),
- *                 "implementation", "version", "packages": {normalized name: version}}
+ *                 "implementation", "version", "packages": {normalized name: version}};
+ *                when the interpreter cannot be asked, "error" (volatile) and nulls
  *   "lockfiles"  {repo-relative path: "sha256:<hex>"} of lock and requirement files at the
  *                top of the work tree and in the command's directory ({} outside a repo)
  *   "vars"       {name: value} of the allow-listed variables of `envp` and the extra names;
@@ -42,7 +43,8 @@ struct mlv_gpu_inventory;
  *
  * The hash covers everything but the volatile members: "hash", "host",
  * "seed_vars", gpus.uuids, gpus.pci_bus_ids, gpus.source, gpus.why,
- * python.executable, python.prefix, python.base_prefix, python.via; and in
+ * python.executable, python.prefix, python.base_prefix, python.via,
+ * python.error; and in
  * vars.CUDA_VISIBLE_DEVICES and vars.NVIDIA_VISIBLE_DEVICES each element
  * that is a GPU or MIG UUID counts as "GPU-*" / "MIG-*" (which device a
  * lease gave is volatile, how many is not).  The hashed part is printed as
@@ -122,11 +124,13 @@ int mlv_env_parse(json_t **out, const char *text, size_t len, const char *what);
 
 /*
  * 1 when a variable of this name is recorded by default: names starting
- * with CUDA_, CUBLAS_, CUBLASLT_, CUDNN_, NCCL_, NVIDIA_, OMP_, KMP_,
- * MKL_, OPENBLAS_, BLIS_, GOMP_, DNNL_, ONEDNN_, PYTHON, TF_, TORCH_,
- * PYTORCH_, TORCHINDUCTOR_, XLA_, JAX_, HF_, TRANSFORMERS_, TOKENIZERS_,
- * PL_, ROCM_, HIP_, HSA_, and LD_LIBRARY_PATH, LD_PRELOAD,
- * MLV_SEED, LANG, LC_ALL, LC_NUMERIC, LC_COLLATE, LC_CTYPE, TZ.
+ * with CUDA_, CUBLAS_, CUBLASLT_, CUDNN_, NCCL_, OMP_, KMP_, MKL_,
+ * OPENBLAS_, BLIS_, GOMP_, DNNL_, ONEDNN_, PYTHON, TF_ (not Terraform's
+ * TF_VAR_, TF_CLI_, TF_TOKEN_, TF_LOG...), TORCH_, PYTORCH_,
+ * TORCHINDUCTOR_, XLA_, JAX_, HF_, TRANSFORMERS_, TOKENIZERS_, PL_,
+ * ROCM_, HIP_, HSA_, and NVIDIA_VISIBLE_DEVICES, NVIDIA_TF32_OVERRIDE,
+ * LD_LIBRARY_PATH, LD_PRELOAD, MLV_SEED, LANG, LC_ALL, LC_NUMERIC,
+ * LC_COLLATE, LC_CTYPE, TZ.
  */
 int mlv_env_var_allowed(const char *name);
 

@@ -91,14 +91,14 @@ static int utf8_ok(const char *s, size_t n)
 }
 
 static const char *const allowed_prefixes[] = {
-	"CUDA_", "CUBLAS_", "CUBLASLT_", "CUDNN_", "NCCL_", "NVIDIA_", "OMP_", "KMP_", "MKL_",
+	"CUDA_", "CUBLAS_", "CUBLASLT_", "CUDNN_", "NCCL_", "OMP_", "KMP_", "MKL_",
 	"OPENBLAS_", "BLIS_", "GOMP_", "DNNL_", "ONEDNN_", "PYTHON", "TF_", "TORCH_", "PYTORCH_",
 	"TORCHINDUCTOR_", "XLA_", "JAX_", "HF_", "TRANSFORMERS_", "TOKENIZERS_", "PL_", "ROCM_",
 	"HIP_", "HSA_", NULL,
 };
 
 static const char *const allowed_names[] = {
-	"LD_LIBRARY_PATH", "LD_PRELOAD", "MLV_SEED", "LANG", "LC_ALL", "LC_NUMERIC", "LC_COLLATE",
+	"NVIDIA_VISIBLE_DEVICES", "NVIDIA_TF32_OVERRIDE", "LD_LIBRARY_PATH", "LD_PRELOAD", "MLV_SEED", "LANG", "LC_ALL", "LC_NUMERIC", "LC_COLLATE",
 	"LC_CTYPE", "TZ", NULL,
 };
 

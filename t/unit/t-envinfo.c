@@ -45,11 +45,12 @@ static void test_allowed(void)
 	static const char *const yes[] = {
 		"CUDA_VISIBLE_DEVICES", "CUBLAS_WORKSPACE_CONFIG", "NCCL_ALGO", "OMP_NUM_THREADS",
 		"MKL_NUM_THREADS", "PYTHONHASHSEED", "PYTHONPATH", "TF_DETERMINISTIC_OPS",
-		"TORCH_HOME", "XLA_FLAGS", "HF_HOME", "LD_LIBRARY_PATH", "MLV_SEED", "LANG", NULL,
+		"TORCH_HOME", "XLA_FLAGS", "HF_HOME", "LD_LIBRARY_PATH", "MLV_SEED", "LANG",
+		"NVIDIA_TF32_OVERRIDE", "NVIDIA_VISIBLE_DEVICES", NULL,
 	};
 	static const char *const no[] = {
 		"PATH", "HOME", "USER", "TF_VAR_password", "TF_CLI_ARGS", "MLV_METRICS", "MLV_RUN_ID",
-		"CUDA_", "SHELL", "HOSTNAME", NULL,
+		"CUDA_", "SHELL", "HOSTNAME", "NVIDIA_REQUIRE_CUDA", NULL,
 	};
 
 	for (const char *const *p = yes; *p; p++)
