@@ -4,6 +4,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "mlv/buf.h"
+
 /* Private to envinfo.c and pyenv.c. */
 
 /* The value of `name` in `envp` (the first one, as getenv() finds it), or NULL. */
@@ -19,6 +21,25 @@ struct env_python_req {
 	const char *cachedir;    /* the cache directory (absolute, exists), or NULL */
 	int no_cache;
 };
+
+/* The Python command line flags that change sys.path. */
+#define PY_PATH_FLAGS "IEsSP"
+
+/* The interpreter a command runs (pyfind.c). */
+struct py_target {
+	struct mlv_buf path;  /* the interpreter as invoked, absolute */
+	struct mlv_buf flags; /* of PY_PATH_FLAGS, each once */
+	const char *via;      /* "direct", "venv", "pyenv", "env", "shebang" */
+	int via_env;          /* reached through env(1) */
+	int unresolved_shim;  /* a pyenv shim whose version is not a directory: ask the shim */
+};
+
+/*
+ * Follow the command of `req` to the interpreter: 1 with `t` filled (its
+ * buffers initialised by the caller) when it is a Python interpreter, 0
+ * when it is not.
+ */
+int env_find_python(struct py_target *t, const struct env_python_req *req);
 
 /*
  * The "python" member of the manifest: json_null() when the command is
