@@ -22,6 +22,7 @@ hold () {
 	shift &&
 	slots=$1 &&
 	shift &&
+	rm -f "$out" "$out.pid" &&
 	("$HOLD" hold "$LOCKS" "$slots" "$@" >"$out" 2>&1 & echo $! >"$out.pid") &&
 	i=0 &&
 	while ! grep -q "^held\|^error" "$out"
@@ -32,8 +33,20 @@ hold () {
 	done
 }
 
+# stop <out file>: kill the holder, and wait until it is gone (its locks with it)
 stop () {
-	test -f "$1.pid" && kill -9 "$(cat "$1.pid")" 2>/dev/null
+	if test -s "$1.pid"
+	then
+		pid=$(cat "$1.pid") &&
+		kill -9 "$pid" 2>/dev/null
+		i=0
+		while test -d /proc/$pid && ! grep -q "^[0-9]* (.*) Z" /proc/$pid/stat 2>/dev/null &&
+			test $i -lt 1000
+		do
+			i=$((i + 1))
+			sleep 0.02
+		done
+	fi
 	rm -f "$1.pid"
 	return 0
 }
@@ -90,6 +103,7 @@ test_expect_success HOLD 'a busy device fails at once naming its holder' '
 test_expect_success HOLD 'a waiter is listed, and gets the device once it is free' '
 	test_when_finished "stop held1; stop held3" &&
 	hold held1 1 all run-A &&
+	rm -f held3 &&
 	("$HOLD" hold "$LOCKS" 1 device=0 run-W -1 >held3 2>&1 & echo $! >held3.pid) &&
 	i=0 &&
 	until mlv gpus --json >out.json && jq -e ".waiting | length == 1" out.json
