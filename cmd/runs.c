@@ -65,7 +65,7 @@ static void fmt_num(struct mlv_buf *b, double v)
 		mlv_buf_addf(b, "%.0f", v);
 		return;
 	}
-	for (int p = 1; p <= 17; p++) {
+	for (int p = 15; p <= 17; p++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", p, v);
 		if (strtod(tmp, NULL) == v)
 			break;

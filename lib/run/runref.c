@@ -101,7 +101,7 @@ void runs_fmt_num(char out[40], double v)
 		snprintf(out, 40, "%.0f", v);
 		return;
 	}
-	for (int p = 1; p <= 17; p++) {
+	for (int p = 15; p <= 17; p++) {
 		snprintf(out, 40, "%.*g", p, v);
 		if (strtod(out, NULL) == v)
 			return;

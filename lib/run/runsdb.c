@@ -2,13 +2,14 @@
  * The query cache of stored runs, $GIT_COMMON_DIR/mlv/runs.db (this
  * module owns it and its statements).
  *
- *	runs(id, commit_hex, name, state, start, duration, exit, params,
+ *	runs(n, id, commit_hex, name, state, start, duration, exit, params,
  *	     metrics, record)      one row per stored run: the columns a
  *	                           listing shows, and run.json (compact)
- *	kv(run, key, num, str)     every queryable value of a run: params.<k>,
- *	                           metrics.<k> (final), name, state, seed, ...
- *	                           num is set for numbers and booleans
- *	io(oid, output, run, path) inputs (output 0) and outputs (1) by id
+ *	                           (n: the row number, for kv and io)
+ *	kv(n, key, num, str)       every queryable value of a run: params.<k>,
+ *	                           metrics.<k> (final), name, state, seed, ...:
+ *	                           numbers in num, text in str, booleans in both
+ *	io(oid, output, n, path)   inputs (output 0) and outputs (1) by id
  *	skipped(ref, commit_hex, why)  refs that are not readable runs
  *	meta(key, value)           "sig": the refs' signature it matches
  *
@@ -74,12 +75,12 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_RUN_PAIRS] = "SELECT id, commit_hex FROM runs ORDER BY id",
 	[SQL_SKIP_PAIRS] = "SELECT ref, commit_hex FROM skipped ORDER BY ref",
 	[SQL_RUN_DEL] = "DELETE FROM runs WHERE id = ?1",
-	[SQL_KV_DEL] = "DELETE FROM kv WHERE run = ?1",
-	[SQL_IO_DEL] = "DELETE FROM io WHERE run = ?1",
+	[SQL_KV_DEL] = "DELETE FROM kv WHERE n IN (SELECT n FROM runs WHERE id = ?1)",
+	[SQL_IO_DEL] = "DELETE FROM io WHERE n IN (SELECT n FROM runs WHERE id = ?1)",
 	[SQL_RUN_INS] = "INSERT INTO runs " RUN_COLS RUN_VALS,
-	[SQL_KV_INS] = "INSERT INTO kv (run, key, num, str) VALUES (?1, ?2, ?3, ?4)"
-		       " ON CONFLICT (run, key) DO NOTHING",
-	[SQL_IO_INS] = "INSERT INTO io (oid, output, run, path) VALUES (?1, ?2, ?3, ?4)",
+	[SQL_KV_INS] = "INSERT INTO kv (n, key, num, str) VALUES (?1, ?2, ?3, ?4)"
+		       " ON CONFLICT (n, key) DO NOTHING",
+	[SQL_IO_INS] = "INSERT INTO io (oid, output, n, path) VALUES (?1, ?2, ?3, ?4)",
 	[SQL_SKIP_DEL] = "DELETE FROM skipped WHERE ref = ?1",
 	[SQL_SKIP_INS] = "INSERT INTO skipped (ref, commit_hex, why) VALUES (?1, ?2, ?3)",
 	[SQL_SKIP_ALL] = "SELECT ref, why FROM skipped ORDER BY ref",
@@ -90,16 +91,19 @@ static const char *const sql_text[SQL__COUNT] = {
 		    " LIMIT 11",
 	[SQL_NAME] = "SELECT id, name FROM runs WHERE name = ?1 ORDER BY id DESC LIMIT 1",
 	[SQL_LATEST] = "SELECT id FROM runs ORDER BY id DESC LIMIT 1",
-	[SQL_IO_FIND] = "SELECT run, path FROM io WHERE oid = ?1 AND output = ?2"
-			" ORDER BY run DESC, path",
-	[SQL_LRUN_INS] = "INSERT INTO temp.lruns " RUN_COLS RUN_VALS,
-	[SQL_LKV_INS] = "INSERT INTO temp.lkv (run, key, num, str) VALUES (?1, ?2, ?3, ?4)",
+	[SQL_IO_FIND] = "SELECT r.id, io.path FROM io JOIN runs r ON r.n = io.n"
+			" WHERE io.oid = ?1 AND io.output = ?2 ORDER BY r.id DESC, io.path",
+	[SQL_LRUN_INS] = "INSERT INTO temp.lruns (n, id, commit_hex, name, state, start, duration,"
+			 " exit, params, metrics, record)"
+			 " VALUES (?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[SQL_LKV_INS] = "INSERT INTO temp.lkv (n, key, num, str) VALUES (?1, ?2, ?3, ?4)",
 };
 
 static const char *const migrations[] = {
 	/* 1 */
 	"CREATE TABLE runs ("
-	" id TEXT PRIMARY KEY NOT NULL,"
+	" n INTEGER PRIMARY KEY,"
+	" id TEXT UNIQUE NOT NULL,"
 	" commit_hex TEXT NOT NULL,"
 	" name TEXT,"
 	" state TEXT NOT NULL,"
@@ -108,22 +112,21 @@ static const char *const migrations[] = {
 	" exit INTEGER,"
 	" params TEXT NOT NULL,"
 	" metrics TEXT NOT NULL,"
-	" record TEXT NOT NULL) WITHOUT ROWID;"
+	" record TEXT NOT NULL);"
 	"CREATE INDEX runs_name ON runs (name, id);"
 	"CREATE TABLE kv ("
-	" run TEXT NOT NULL,"
+	" n INTEGER NOT NULL,"
 	" key TEXT NOT NULL,"
 	" num REAL,"
 	" str TEXT,"
-	" PRIMARY KEY (run, key)) WITHOUT ROWID;"
-	"CREATE INDEX kv_key ON kv (key, num);"
+	" PRIMARY KEY (n, key)) WITHOUT ROWID;"
 	"CREATE TABLE io ("
 	" oid TEXT NOT NULL,"
 	" output INTEGER NOT NULL,"
-	" run TEXT NOT NULL,"
+	" n INTEGER NOT NULL,"
 	" path TEXT NOT NULL);"
 	"CREATE INDEX io_oid ON io (oid, output);"
-	"CREATE INDEX io_run ON io (run);"
+	"CREATE INDEX io_n ON io (n);"
 	"CREATE TABLE skipped ("
 	" ref TEXT PRIMARY KEY NOT NULL,"
 	" commit_hex TEXT NOT NULL,"
@@ -252,7 +255,11 @@ done:
 /*
  * What a record puts in the cache.
  */
-static int kv_put(struct cache *c, int which, const char *id, const char *key, const json_t *v)
+/*
+ * One value: text in `str`, a number in `num` (text only when it is not
+ * a finite number), a boolean in both (1/0 and "true"/"false").
+ */
+static int kv_put(struct cache *c, int which, sqlite3_int64 n, const char *key, const json_t *v)
 {
 	sqlite3_stmt *st;
 	char num[40];
@@ -260,24 +267,22 @@ static int kv_put(struct cache *c, int which, const char *id, const char *key, c
 
 	if (!(st = stmt(c, which)))
 		return MLV_ERROR;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 1, n);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
 	if (json_is_string(v)) {
 		sqlite3_bind_null(st, 3);
 		sqlite3_bind_text(st, 4, json_string_value(v), -1, SQLITE_TRANSIENT);
 	} else if (json_is_integer(v)) {
 		sqlite3_bind_double(st, 3, (double)json_integer_value(v));
-		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
-		sqlite3_bind_text(st, 4, num, -1, SQLITE_TRANSIENT);
 	} else if (json_is_real(v)) {
 		double d = json_real_value(v);
 
-		if (isnan(d))
-			sqlite3_bind_null(st, 3);
-		else
+		if (isfinite(d)) {
 			sqlite3_bind_double(st, 3, d);
-		runs_fmt_num(num, d);
-		sqlite3_bind_text(st, 4, num, -1, SQLITE_TRANSIENT);
+		} else {
+			runs_fmt_num(num, d);
+			sqlite3_bind_text(st, 4, num, -1, SQLITE_TRANSIENT);
+		}
 	} else if (json_is_boolean(v)) {
 		sqlite3_bind_double(st, 3, json_is_true(v));
 		sqlite3_bind_text(st, 4, json_is_true(v) ? "true" : "false", -1, SQLITE_STATIC);
@@ -289,7 +294,7 @@ static int kv_put(struct cache *c, int which, const char *id, const char *key, c
 	return ret;
 }
 
-static int kv_object(struct cache *c, int which, const char *id, const char *prefix,
+static int kv_object(struct cache *c, int which, sqlite3_int64 n, const char *prefix,
 		     const json_t *o)
 {
 	struct mlv_buf key = MLV_BUF_INIT;
@@ -302,7 +307,7 @@ static int kv_object(struct cache *c, int which, const char *id, const char *pre
 	json_object_foreach((json_t *)o, k, v) {
 		mlv_buf_reset(&key);
 		mlv_buf_addf(&key, "%s.%s", prefix, k);
-		if ((ret = kv_put(c, which, id, key.ptr, v)))
+		if ((ret = kv_put(c, which, n, key.ptr, v)))
 			break;
 	}
 	mlv_buf_release(&key);
@@ -314,7 +319,7 @@ static const json_t *get2(const json_t *o, const char *a, const char *b)
 	return json_object_get(json_object_get(o, a), b);
 }
 
-static int io_rows(struct cache *c, const char *id, const json_t *a, int output)
+static int io_rows(struct cache *c, sqlite3_int64 n, const json_t *a, int output)
 {
 	size_t i;
 	const json_t *e;
@@ -332,7 +337,7 @@ static int io_rows(struct cache *c, const char *id, const json_t *a, int output)
 			return MLV_ERROR;
 		sqlite3_bind_text(st, 1, json_string_value(o), -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(st, 2, output);
-		sqlite3_bind_text(st, 3, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, n);
 		sqlite3_bind_text(st, 4, json_string_value(p), -1, SQLITE_TRANSIENT);
 		if ((ret = mlv_db_run(c->db, st, "cannot record a run")) < 0) {
 			c->bad = 1;
@@ -350,11 +355,12 @@ static char *dump_object(const json_t *o)
 }
 
 /*
- * Put run `id` (`run`, validated for a stored run) in the cache; `live`
- * puts it in the temporary tables of live runs instead.
+ * Put run `id` (`run`, validated for a stored run) in the cache; a
+ * non-zero `live` (negative, so that it never meets a stored run's) puts
+ * it in the temporary tables of live runs instead, as that row number.
  */
 static int record_put(struct cache *c, const char *id, const char *hex, const json_t *run,
-		      const char *state, int live)
+		      const char *state, sqlite3_int64 live)
 {
 	static const char *const plain[] = { "name", "seed", "start", "end", "duration", "host",
 					     "user", "reproduces", "deterministic", "cwd",
@@ -365,6 +371,7 @@ static int record_put(struct cache *c, const char *id, const char *hex, const js
 	struct mlv_buf cmd = MLV_BUF_INIT;
 	json_t *tmp;
 	sqlite3_stmt *st;
+	sqlite3_int64 n;
 	size_t i;
 	int ret = 0;
 
@@ -397,29 +404,32 @@ static int record_put(struct cache *c, const char *id, const char *hex, const js
 	sqlite3_bind_text(st, 8, params, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 9, metrics, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 10, record, -1, SQLITE_TRANSIENT);
+	if (live)
+		sqlite3_bind_int64(st, 11, live);
 	DB(c, mlv_db_run(c->db, st, "cannot record a run"));
+	n = live ? live : sqlite3_last_insert_rowid(c->db->db);
 
 	tmp = json_string(id);
-	ret = kv_put(c, kvw, id, "id", tmp);
+	ret = kv_put(c, kvw, n, "id", tmp);
 	json_decref(tmp);
 	if (ret)
 		goto done;
 	tmp = json_string(state ? state : "unknown");
-	ret = kv_put(c, kvw, id, "state", tmp);
+	ret = kv_put(c, kvw, n, "state", tmp);
 	json_decref(tmp);
 	if (ret)
 		goto done;
 	for (i = 0; i < sizeof(plain) / sizeof(*plain); i++)
-		if ((ret = kv_put(c, kvw, id, plain[i], json_object_get(run, plain[i]))))
+		if ((ret = kv_put(c, kvw, n, plain[i], json_object_get(run, plain[i]))))
 			goto done;
-	if ((ret = kv_put(c, kvw, id, "exit", json_object_get(status, "exit"))) ||
-	    (ret = kv_put(c, kvw, id, "code", json_object_get(status, "code"))) ||
-	    (ret = kv_put(c, kvw, id, "signal", json_object_get(status, "signal"))) ||
-	    (ret = kv_put(c, kvw, id, "commit", get2(run, "git", "commit"))) ||
-	    (ret = kv_put(c, kvw, id, "branch", get2(run, "git", "branch"))) ||
-	    (ret = kv_put(c, kvw, id, "dirty", get2(run, "git", "dirty"))) ||
-	    (ret = kv_put(c, kvw, id, "env", get2(run, "env", "hash"))) ||
-	    (ret = kv_put(c, kvw, id, "gpus", get2(run, "gpus", "count"))))
+	if ((ret = kv_put(c, kvw, n, "exit", json_object_get(status, "exit"))) ||
+	    (ret = kv_put(c, kvw, n, "code", json_object_get(status, "code"))) ||
+	    (ret = kv_put(c, kvw, n, "signal", json_object_get(status, "signal"))) ||
+	    (ret = kv_put(c, kvw, n, "commit", get2(run, "git", "commit"))) ||
+	    (ret = kv_put(c, kvw, n, "branch", get2(run, "git", "branch"))) ||
+	    (ret = kv_put(c, kvw, n, "dirty", get2(run, "git", "dirty"))) ||
+	    (ret = kv_put(c, kvw, n, "env", get2(run, "env", "hash"))) ||
+	    (ret = kv_put(c, kvw, n, "gpus", get2(run, "gpus", "count"))))
 		goto done;
 	v = json_object_get(run, "argv");
 	if (json_is_array(v)) {
@@ -431,16 +441,16 @@ static int record_put(struct cache *c, const char *id, const char *hex, const js
 			mlv_buf_adds(&cmd, json_string_value(tmp));
 		}
 		tmp = json_string(cmd.ptr);
-		ret = tmp ? kv_put(c, kvw, id, "command", tmp) : 0;
+		ret = tmp ? kv_put(c, kvw, n, "command", tmp) : 0;
 		json_decref(tmp);
 		if (ret)
 			goto done;
 	}
-	if ((ret = kv_object(c, kvw, id, "params", json_object_get(run, "params"))) ||
-	    (ret = kv_object(c, kvw, id, "metrics", get2(run, "metrics", "final"))))
+	if ((ret = kv_object(c, kvw, n, "params", json_object_get(run, "params"))) ||
+	    (ret = kv_object(c, kvw, n, "metrics", get2(run, "metrics", "final"))))
 		goto done;
-	if (!live && ((ret = io_rows(c, id, json_object_get(run, "inputs"), 0)) ||
-		      (ret = io_rows(c, id, json_object_get(run, "outputs"), 1))))
+	if (!live && ((ret = io_rows(c, n, json_object_get(run, "inputs"), 0)) ||
+		      (ret = io_rows(c, n, json_object_get(run, "outputs"), 1))))
 		goto done;
 done:
 	mlv_buf_release(&cmd);
@@ -452,7 +462,7 @@ done:
 
 static int run_forget(struct cache *c, const char *id)
 {
-	static const int which[] = { SQL_RUN_DEL, SQL_KV_DEL, SQL_IO_DEL };
+	static const int which[] = { SQL_KV_DEL, SQL_IO_DEL, SQL_RUN_DEL };
 	int ret = 0;
 
 	for (size_t i = 0; i < 3; i++) {
@@ -624,6 +634,8 @@ static int do_sync(struct cache *c, struct mlv_runs_sync_stats *stats)
 	}
 	if ((ret = runs_refs_list(r, &refs)))
 		goto done;
+	/* a rebuild writes tens of MB in one transaction: keep it in memory until commit */
+	DB(c, mlv_db_exec(c->db, "PRAGMA cache_size = -262144"));
 	DB(c, mlv_db_begin(c->db));
 	began = 1;
 	if ((ret = pairs_load(c, SQL_RUN_PAIRS, &runs)) ||
@@ -842,7 +854,7 @@ static int live_fill(struct cache *c)
 			mlv_error_clear();
 			continue;
 		}
-		ret = record_put(c, ids[i], "", run, state, 1);
+		ret = record_put(c, ids[i], "", run, state, -(sqlite3_int64)(i + 1));
 		json_decref(run);
 		if (ret)
 			goto done;
@@ -1019,13 +1031,14 @@ static int has_glob(const char *s)
 static void where_sql(struct mlv_buf *sql, struct binds *b, const struct where *w,
 		      const char *kv)
 {
-	mlv_buf_addf(sql, " AND EXISTS (SELECT 1 FROM %s k WHERE k.run = r.id AND k.key = ?", kv);
+	mlv_buf_addf(sql, " AND EXISTS (SELECT 1 FROM %s k WHERE k.n = r.n AND k.key = ?", kv);
 	bind_add_text(b, w->key);
 	if (w->op == OP_MATCH) {
+		/* a number matches as SQLite writes it */
 		if (has_glob(w->value))
-			mlv_buf_adds(sql, " AND k.str GLOB ?)");
+			mlv_buf_adds(sql, " AND coalesce(k.str, CAST(k.num AS TEXT)) GLOB ?)");
 		else
-			mlv_buf_adds(sql, " AND instr(k.str, ?) > 0)");
+			mlv_buf_adds(sql, " AND instr(coalesce(k.str, CAST(k.num AS TEXT)), ?) > 0)");
 		bind_add_text(b, w->value);
 	} else if (w->numeric && w->op != OP_EQ && w->op != OP_NE) {
 		/* an order between a number and text means nothing */
@@ -1126,14 +1139,14 @@ static int query_fn(struct cache *c, void *arg)
 			   " r.metrics, %s, r.commit_hex = '' FROM %s r",
 		     q->records ? "r.record" : "NULL", R);
 	if (sortkey) {
-		mlv_buf_addf(&sql, " LEFT JOIN %s s ON s.run = r.id AND s.key = ?", K);
+		mlv_buf_addf(&sql, " LEFT JOIN %s s ON s.n = r.n AND s.key = ?", K);
 		bind_add_text(&b, sortkey);
 	}
 	mlv_buf_adds(&sql, " WHERE 1");
 	for (i = 0; i < q->nwhere; i++)
 		where_sql(&sql, &b, &w[i], K);
 	if (sortkey)
-		mlv_buf_addf(&sql, " ORDER BY s.run IS NULL, s.num IS NULL, s.num %s, s.str %s,"
+		mlv_buf_addf(&sql, " ORDER BY s.n IS NULL, s.num IS NULL, s.num %s, s.str %s,"
 				   " r.id DESC", desc ? "DESC" : "ASC", desc ? "DESC" : "ASC");
 	else
 		mlv_buf_adds(&sql, " ORDER BY r.id DESC");
