@@ -29,7 +29,7 @@ struct mlv_repo;
  *	                          probe never makes another attempt fail
  *
  * <uuid> is the device UUID with every byte outside [A-Za-z0-9_-] made
- * '_'.  Files are opened with O_NOFOLLOW from the directory's fd; a
+ * '_' ("index-<i>" for a device whose UUID NVML did not give).  Files are opened with O_NOFOLLOW from the directory's fd; a
  * symlink, a non-regular file or a file with several links in the
  * directory is an error naming it.  The directory is created mode 1777
  * (sticky, like /tmp) so that every user of the machine shares it; one
@@ -149,7 +149,8 @@ int mlv_lease_set_run(struct mlv_lease *l, const char *run_id);
 
 /*
  * CUDA_VISIBLE_DEVICES for the command: the leased UUIDs joined by ','
- * ("" for none: the command sees no GPU).  Set CUDA_DEVICE_ORDER=PCI_BUS_ID
+ * ("" for none: the command sees no GPU; a device without a UUID by its
+ * index).  Set CUDA_DEVICE_ORDER=PCI_BUS_ID
  * beside it.  The caller frees the string.
  */
 char *mlv_lease_cuda_visible(const struct mlv_lease *l);

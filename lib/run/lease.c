@@ -1,12 +1,11 @@
 /*
- * GPU leases: flock(2) on per-device lock files in a machine-wide
- * directory (mlv/lease.h explains the files and the rules).
+ * GPU leases: which run may use which device (mlv/lease.h explains the
+ * files and the rules; lease-files.c handles the files themselves).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,26 +19,12 @@
 #include "mlv/error.h"
 #include "mlv/lease.h"
 #include "mlv/tempfile.h"
+#include "run/lease-priv.h"
 
-#define ACQUIRE_NAME "acquire.lock"
-#define TICKET_PREFIX "wait."
-#define TICKET_DIGITS 20
-#define SLOT_PREFIX "gpu."
-#define RECORD_MAX 4096
 #define WAIT_MIN_MS 20
 #define WAIT_MAX_MS 250
 
 /* ---- the request ---------------------------------------------------- */
-
-static int all_digits(const char *s, size_t len)
-{
-	if (!len)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
 
 /* A UUID as NVML spells them: "GPU-...", "MIG-..." (letters, digits, '-', '/'). */
 static int uuid_like(const char *s, size_t len)
@@ -75,7 +60,7 @@ int mlv_lease_request_parse(struct mlv_lease_request *out, const char *spec)
 		out->kind = MLV_LEASE_ALL;
 		goto done;
 	}
-	if (all_digits(spec, strlen(spec))) {
+	if (lease_all_digits(spec, strlen(spec))) {
 		if (mlv_parse_decimal(&n, spec, strlen(spec)) < 0 || n > MLV_LEASE_MAX_GPUS)
 			return bad_spec(spec, "not a count");
 		out->kind = n ? MLV_LEASE_COUNT : MLV_LEASE_NONE;
@@ -93,7 +78,7 @@ int mlv_lease_request_parse(struct mlv_lease_request *out, const char *spec)
 			ret = bad_spec(spec, "an empty entry");
 			goto done;
 		}
-		if (all_digits(p, len)) {
+		if (lease_all_digits(p, len)) {
 			if (mlv_parse_decimal(&n, p, len) < 0 || n >= MLV_LEASE_MAX_GPUS) {
 				ret = bad_spec(spec, "an index out of range");
 				goto done;
@@ -229,330 +214,7 @@ void mlv_lease_config_release(struct mlv_lease_config *c)
 	c->dir = NULL;
 }
 
-/* ---- files of the lock directory ------------------------------------ */
-
-/*
- * Open the lock directory; with `create`, make it (mode 1777) when
- * missing.  Without, a missing directory is 0 with *out = -1.
- */
-static int open_dir(int *out, const char *dir, int create)
-{
-	struct stat st;
-	int created = 0, fd;
-
-	*out = -1;
-	if (create) {
-		if (!mkdir(dir, 01777))
-			created = 1;
-		else if (errno != EEXIST)
-			return mlv_error_set_errno(MLV_EIO, "cannot create the GPU lock directory '%s'",
-						   dir);
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT && !create)
-			return 0;
-		/* O_DIRECTORY | O_NOFOLLOW on a symlink: ENOTDIR, not ELOOP */
-		if (errno == ELOOP || (errno == ENOTDIR && !lstat(dir, &st) && S_ISLNK(st.st_mode)))
-			return mlv_error_set(MLV_EINVALID, "the GPU lock directory '%s' is a symbolic "
-					     "link", dir);
-		if (errno == ENOTDIR)
-			return mlv_error_set(MLV_EINVALID, "the GPU lock directory '%s' is not a "
-					     "directory", dir);
-		return mlv_error_set_errno(MLV_EIO, "cannot open the GPU lock directory '%s'", dir);
-	}
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return mlv_error_set_errno(MLV_EIO, "cannot stat '%s'", dir);
-	}
-	/* mkdir() applied the umask; the directory is for every user of the machine */
-	if (created && st.st_uid == geteuid() && (st.st_mode & 07777) != 01777) {
-		if (fchmod(fd, 01777) < 0) {
-			close(fd);
-			return mlv_error_set_errno(MLV_EIO, "cannot make '%s' mode 1777", dir);
-		}
-		st.st_mode = (st.st_mode & ~07777) | 01777;
-	}
-	if ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX)) {
-		close(fd);
-		return mlv_error_set(MLV_EINVALID, "the GPU lock directory '%s' is writable by "
-				     "others without the sticky bit (chmod +t it)", dir);
-	}
-	*out = fd;
-	return 0;
-}
-
-/*
- * Open `name` in the lock directory, never through a symlink and never
- * blocking on a FIFO.  For writing when allowed (O_RDONLY is enough for
- * flock, and for a file another user made without write permission).
- * With `create`, make it (mode `mode`).  0 and *out = -1 when it does
- * not exist and `create` is off.
- */
-static int open_file(int *out, int dirfd, const char *dir, const char *name, int create,
-		     mode_t mode, int *writable)
-{
-	struct stat st;
-	int fd, flags = O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-
-	*out = -1;
-	for (int tries = 0;; tries++) {
-		*writable = 1;
-		fd = openat(dirfd, name, flags | O_RDWR);
-		if (fd < 0 && errno == EACCES) {
-			*writable = 0;
-			fd = openat(dirfd, name, flags | O_RDONLY);
-		}
-		if (fd >= 0 || errno != ENOENT || !create || tries > 100)
-			break;
-		/* never O_CREAT on an existing file: fs.protected_regular refuses another user's */
-		*writable = 1;
-		fd = openat(dirfd, name, flags | O_RDWR | O_CREAT | O_EXCL, mode);
-		if (fd >= 0) {
-			if (fchmod(fd, mode) < 0) {
-				close(fd);
-				return mlv_error_set_errno(MLV_EIO, "cannot chmod '%s/%s'", dir, name);
-			}
-			break;
-		}
-		if (errno != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		if (errno == ENOENT && !create)
-			return 0;
-		if (errno == ELOOP)
-			return mlv_error_set(MLV_EINVALID, "'%s/%s' is a symbolic link", dir, name);
-		return mlv_error_set_errno(MLV_EIO, "cannot open '%s/%s'", dir, name);
-	}
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return mlv_error_set_errno(MLV_EIO, "cannot stat '%s/%s'", dir, name);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return mlv_error_set(MLV_EINVALID, "'%s/%s' is not a regular file", dir, name);
-	}
-	if (st.st_nlink != 1) {
-		close(fd);
-		return mlv_error_set(MLV_EINVALID, "'%s/%s' has %lu links (a lock file has one)",
-				     dir, name, (unsigned long)st.st_nlink);
-	}
-	*out = fd;
-	return 0;
-}
-
-/* flock() that retries on EINTR unless `opts` says to stop. */
-static int flock_retry(int fd, int op, const struct mlv_lease_options *opts)
-{
-	for (;;) {
-		if (!flock(fd, op))
-			return 0;
-		if (errno != EINTR || (opts && opts->interrupted && opts->interrupted(opts->payload)))
-			return -1;
-	}
-}
-
-static void slot_name(char *buf, size_t size, const char *uuid, unsigned slot)
-{
-	size_t n = 0;
-
-	n = (size_t)snprintf(buf, size, SLOT_PREFIX);
-	for (const char *p = uuid; *p && n + 1 < size; p++)
-		buf[n++] = ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_') ? *p : '_';
-	buf[n] = '\0';
-	snprintf(buf + n, size - n, ".%u", slot);
-}
-
-/* ---- holder records ------------------------------------------------- */
-
-struct self {
-	char user[64];
-	char host[128];
-	char since[40];
-	long pid;
-};
-
-static void self_fill(struct self *s, time_t now)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	struct tm tm;
-
-	memset(s, 0, sizeof(*s));
-	s->pid = (long)getpid();
-	if (!getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) && res)
-		snprintf(s->user, sizeof(s->user), "%s", pw.pw_name);
-	else
-		snprintf(s->user, sizeof(s->user), "%lu", (unsigned long)geteuid());
-	if (gethostname(s->host, sizeof(s->host)) < 0)
-		s->host[0] = '\0';
-	s->host[sizeof(s->host) - 1] = '\0';
-	if (gmtime_r(&now, &tm))
-		strftime(s->since, sizeof(s->since), "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int record_write(int fd, const struct self *s, const char *run_id, const char *request,
-			const char *what)
-{
-	json_t *o = json_object();
-	char *text;
-	size_t len;
-	int ret = 0;
-
-	json_object_set_new(o, "run", run_id ? json_string(run_id) : json_null());
-	json_object_set_new(o, "pid", json_integer(s->pid));
-	json_object_set_new(o, "user", json_string(s->user));
-	json_object_set_new(o, "host", json_string(s->host));
-	json_object_set_new(o, "since", json_string(s->since));
-	json_object_set_new(o, "request", json_string(request ? request : ""));
-	text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
-	json_decref(o);
-	if (!text)
-		return mlv_error_set(MLV_ERROR, "cannot make the holder record of '%s'", what);
-	len = strlen(text);
-	if (len > RECORD_MAX - 1)
-		len = 0;
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, len, 0) != (ssize_t)len ||
-	    pwrite(fd, "\n", 1, (off_t)len) != 1)
-		ret = mlv_error_set_errno(MLV_EIO, "cannot write the holder record to '%s'", what);
-	free(text);
-	return ret;
-}
-
-static void copy_field(char *dst, size_t size, json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	const char *s = json_is_string(v) ? json_string_value(v) : "";
-	size_t n = 0;
-
-	/* a record may be written by anyone: keep it printable */
-	for (; *s && n + 1 < size; s++)
-		dst[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-	dst[n] = '\0';
-}
-
-/* What the holder of `fd` wrote; an unreadable record leaves the fields empty. */
-static void record_read(int fd, struct mlv_lease_holder *h)
-{
-	char buf[RECORD_MAX];
-	ssize_t n = pread(fd, buf, sizeof(buf), 0);
-	json_t *o, *pid;
-
-	memset(h, 0, sizeof(*h));
-	if (n <= 0 || n == (ssize_t)sizeof(buf))
-		return;
-	if (!(o = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, NULL)))
-		return;
-	if (json_is_object(o)) {
-		copy_field(h->run_id, sizeof(h->run_id), o, "run");
-		copy_field(h->user, sizeof(h->user), o, "user");
-		copy_field(h->host, sizeof(h->host), o, "host");
-		copy_field(h->since, sizeof(h->since), o, "since");
-		copy_field(h->request, sizeof(h->request), o, "request");
-		pid = json_object_get(o, "pid");
-		if (json_is_integer(pid) && json_integer_value(pid) > 0 &&
-		    json_integer_value(pid) < (1LL << 31))
-			h->pid = (long)json_integer_value(pid);
-	}
-	json_decref(o);
-}
-
-/*
- * Whether someone holds `name` (1, with its record in *h), or not (0),
- * tested with a lock of our own on a new open file description.  A
- * missing file is free.
- */
-static int probe(int dirfd, const char *dir, const char *name, struct mlv_lease_holder *h)
-{
-	int fd, writable, ret;
-
-	if ((ret = open_file(&fd, dirfd, dir, name, 0, 0, &writable)) < 0 || fd < 0)
-		return ret;
-	if (!flock(fd, LOCK_SH | LOCK_NB)) {
-		ret = 0;
-	} else if (errno == EWOULDBLOCK) {
-		record_read(fd, h);
-		ret = 1;
-	} else {
-		ret = mlv_error_set_errno(MLV_EIO, "cannot lock '%s/%s'", dir, name);
-	}
-	close(fd);
-	return ret;
-}
-
-static void holder_describe(struct mlv_buf *b, const struct mlv_lease_holder *h)
-{
-	if (*h->run_id)
-		mlv_buf_addf(b, "run %s (", h->run_id);
-	else
-		mlv_buf_adds(b, "a process (");
-	if (h->pid)
-		mlv_buf_addf(b, "pid %ld, ", h->pid);
-	mlv_buf_addf(b, "user %s", *h->user ? h->user : "unknown");
-	if (*h->host)
-		mlv_buf_addf(b, " on %s", h->host);
-	if (*h->since)
-		mlv_buf_addf(b, ", since %s", h->since);
-	mlv_buf_addch(b, ')');
-}
-
 /* ---- the queue ------------------------------------------------------ */
-
-struct ticket {
-	unsigned long long seq;
-	char name[40];
-};
-
-static int ticket_cmp(const void *a, const void *b)
-{
-	const struct ticket *x = a, *y = b;
-
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* The tickets of the directory, oldest first. */
-static int tickets_list(struct ticket **out, size_t *nr, int dirfd, const char *dir)
-{
-	struct ticket *t = NULL;
-	size_t n = 0, alloc = 0;
-	struct dirent *de;
-	DIR *d;
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	*out = NULL;
-	*nr = 0;
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return mlv_error_set_errno(MLV_EIO, "cannot read '%s'", dir);
-	}
-	while ((de = readdir(d))) {
-		const char *s = de->d_name;
-		uint64_t seq;
-
-		if (strncmp(s, TICKET_PREFIX, strlen(TICKET_PREFIX)))
-			continue;
-		s += strlen(TICKET_PREFIX);
-		if (strlen(s) != TICKET_DIGITS || !all_digits(s, TICKET_DIGITS))
-			continue;
-		while (*s == '0' && s[1])
-			s++;
-		if (mlv_parse_decimal(&seq, s, strlen(s)) < 0)
-			continue;
-		MLV_ALLOC_GROW(t, n + 1, alloc);
-		t[n].seq = seq;
-		memcpy(t[n].name, de->d_name, strlen(TICKET_PREFIX) + TICKET_DIGITS + 1);
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(t, n, sizeof(*t), ticket_cmp);
-	*out = t;
-	*nr = n;
-	return 0;
-}
 
 /*
  * The live waiters older than ticket `mine` (0: all of them), removing
@@ -561,7 +223,7 @@ static int tickets_list(struct ticket **out, size_t *nr, int dirfd, const char *
 static int waiters_before(struct mlv_lease_holder **out, unsigned *nr, int dirfd, const char *dir,
 			  unsigned long long mine, unsigned long long *max_seq)
 {
-	struct ticket *t;
+	struct lease_ticket *t;
 	size_t n;
 	unsigned count = 0;
 	int ret;
@@ -569,14 +231,14 @@ static int waiters_before(struct mlv_lease_holder **out, unsigned *nr, int dirfd
 	if (out)
 		*out = NULL;
 	*nr = 0;
-	if ((ret = tickets_list(&t, &n, dirfd, dir)) < 0)
+	if ((ret = lease_tickets_list(&t, &n, dirfd, dir)) < 0)
 		return ret;
 	if (max_seq)
 		*max_seq = n ? t[n - 1].seq : 0;
 	for (size_t i = 0; i < n && (!mine || t[i].seq < mine); i++) {
 		struct mlv_lease_holder h;
 
-		if ((ret = probe(dirfd, dir, t[i].name, &h)) < 0) {
+		if ((ret = lease_probe(dirfd, dir, t[i].name, &h)) < 0) {
 			/* a ticket someone else planted badly is no waiter */
 			mlv_error_clear();
 			continue;
@@ -626,8 +288,8 @@ static int try_device(struct attempt *a, const struct mlv_gpu *g, int *fd, unsig
 	for (unsigned s = 0; s < a->cfg->slots; s++) {
 		int f, writable;
 
-		slot_name(name, sizeof(name), g->uuid, s);
-		if ((ret = open_file(&f, a->dirfd, a->dir, name, 1, 0666, &writable)) < 0)
+		lease_slot_name(name, sizeof(name), g, s);
+		if ((ret = lease_open_file(&f, a->dirfd, a->dir, name, 1, 0666, &writable)) < 0)
 			break;
 		if (flock(f, LOCK_EX | LOCK_NB) < 0) {
 			close(f);
@@ -730,14 +392,14 @@ static void busy_message(struct mlv_buf *b, struct attempt *a, unsigned long lon
 			struct mlv_lease_holder h;
 			int ret;
 
-			slot_name(name, sizeof(name), g->uuid, s);
-			if ((ret = probe(a->dirfd, a->dir, name, &h)) < 0)
+			lease_slot_name(name, sizeof(name), g, s);
+			if ((ret = lease_probe(a->dirfd, a->dir, name, &h)) < 0)
 				mlv_error_clear();
 			if (ret <= 0)
 				break;
 			if (held++)
 				mlv_buf_adds(b, " and ");
-			holder_describe(b, &h);
+			lease_holder_describe(b, &h);
 		}
 		if (held == a->cfg->slots) {
 			busy++;
@@ -752,7 +414,7 @@ static void busy_message(struct mlv_buf *b, struct attempt *a, unsigned long lon
 	if (!waiters_before(&w, &nw, a->dirfd, a->dir, mine, NULL) && nw) {
 		mlv_buf_addf(b, "; %u run%s wait%s ahead, first ", nw, nw == 1 ? "" : "s",
 			     nw == 1 ? "s" : "");
-		holder_describe(b, &w[0]);
+		lease_holder_describe(b, &w[0]);
 	}
 	mlv_error_clear();
 	free(w);
@@ -789,7 +451,7 @@ static int resolve(struct attempt *a, const struct mlv_lease_request *req)
 		unsigned i;
 
 		for (i = 0; i < inv->nr; i++)
-			if (all_digits(name, strlen(name)) ? inv->gpus[i].index == strtoul(name, NULL, 10)
+			if (lease_all_digits(name, strlen(name)) ? inv->gpus[i].index == strtoul(name, NULL, 10)
 							    : !strcmp(inv->gpus[i].uuid, name))
 				break;
 		if (i == inv->nr)
@@ -809,12 +471,12 @@ static int lock_acquire_file(int *out, struct attempt *a, const struct mlv_lease
 {
 	int writable, ret;
 
-	if ((ret = open_file(out, a->dirfd, a->dir, ACQUIRE_NAME, 1, 0644, &writable)) < 0)
+	if ((ret = lease_open_file(out, a->dirfd, a->dir, LEASE_ACQUIRE_NAME, 1, 0644, &writable)) < 0)
 		return ret;
-	if (flock_retry(*out, LOCK_EX, opts) < 0) {
+	if (lease_flock(*out, LOCK_EX, opts) < 0) {
 		ret = errno == EINTR ? mlv_error_set(MLV_ECONFLICT, "interrupted while taking GPUs")
 				     : mlv_error_set_errno(MLV_EIO, "cannot lock '%s/%s'", a->dir,
-							   ACQUIRE_NAME);
+							   LEASE_ACQUIRE_NAME);
 		close(*out);
 		*out = -1;
 	}
@@ -822,14 +484,14 @@ static int lock_acquire_file(int *out, struct attempt *a, const struct mlv_lease
 }
 
 static int ticket_create(struct mlv_tempfile **tmp, int *fd, unsigned long long *seq,
-			 struct attempt *a, unsigned long long last, const struct self *me,
+			 struct attempt *a, unsigned long long last, const struct lease_self *me,
 			 const struct mlv_lease_options *opts, const char *spec)
 {
 	char name[40];
 	int ret = 0;
 
 	*seq = last + 1;
-	snprintf(name, sizeof(name), TICKET_PREFIX "%0*llu", TICKET_DIGITS, *seq);
+	snprintf(name, sizeof(name), LEASE_TICKET_PREFIX "%0*llu", LEASE_TICKET_DIGITS, *seq);
 	*fd = openat(a->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (*fd < 0)
 		return mlv_error_set_errno(MLV_EIO, "cannot create '%s/%s'", a->dir, name);
@@ -837,7 +499,7 @@ static int ticket_create(struct mlv_tempfile **tmp, int *fd, unsigned long long 
 	if (fchmod(*fd, 0644) < 0 || flock(*fd, LOCK_EX | LOCK_NB) < 0)
 		ret = mlv_error_set_errno(MLV_EIO, "cannot lock '%s/%s'", a->dir, name);
 	else
-		ret = record_write(*fd, me, opts->run_id, spec, name);
+		ret = lease_record_write(*fd, me, opts->run_id, spec, name);
 	if (ret < 0) {
 		mlv_tempfile_remove(*tmp);
 		*tmp = NULL;
@@ -864,7 +526,7 @@ int mlv_lease_acquire(struct mlv_lease **out, const struct mlv_gpu_inventory *in
 	struct mlv_tempfile *ticket = NULL;
 	struct mlv_buf why = MLV_BUF_INIT;
 	unsigned long long mine = 0, last;
-	struct self me;
+	struct lease_self me;
 	int ret = 0, lockfd = -1, ticketfd = -1, taken = 0;
 	long long deadline = -1;
 	long backoff = WAIT_MIN_MS;
@@ -885,12 +547,12 @@ int mlv_lease_acquire(struct mlv_lease **out, const struct mlv_gpu_inventory *in
 	a.cfg = cfg;
 	a.dir = cfg->dir;
 	a.dirfd = -1;
-	if ((ret = resolve(&a, req)) < 0 || (ret = open_dir(&a.dirfd, cfg->dir, 1)) < 0)
+	if ((ret = resolve(&a, req)) < 0 || (ret = lease_open_dir(&a.dirfd, cfg->dir, 1)) < 0)
 		goto done;
 	a.taken = mlv_calloc(a.count, sizeof(*a.taken));
 	a.slots = mlv_calloc(a.count, sizeof(*a.slots));
 	a.fds = mlv_calloc(a.count, sizeof(*a.fds));
-	self_fill(&me, time(NULL));
+	lease_self_fill(&me, time(NULL));
 	if (opts->wait && opts->timeout_ms >= 0)
 		deadline = now_ms() + opts->timeout_ms;
 
@@ -973,15 +635,15 @@ done:
 
 int mlv_lease_set_run(struct mlv_lease *l, const char *run_id)
 {
-	struct self me;
+	struct lease_self me;
 	char name[160];
 
-	self_fill(&me, (time_t)l->since);
+	lease_self_fill(&me, (time_t)l->since);
 	for (unsigned i = 0; i < l->nr; i++) {
 		int ret;
 
-		slot_name(name, sizeof(name), l->gpus[i].uuid, l->slots[i]);
-		if ((ret = record_write(l->fds[i], &me, run_id, l->spec, name)) < 0 &&
+		lease_slot_name(name, sizeof(name), &l->gpus[i], l->slots[i]);
+		if ((ret = lease_record_write(l->fds[i], &me, run_id, l->spec, name)) < 0 &&
 		    mlv_error_last_code() != MLV_EIO)
 			return ret;
 		/* a lock file another user made read-only: the lease holds, unnamed */
@@ -995,7 +657,10 @@ char *mlv_lease_cuda_visible(const struct mlv_lease *l)
 	struct mlv_buf b = MLV_BUF_INIT;
 
 	for (unsigned i = 0; l && i < l->nr; i++)
-		mlv_buf_addf(&b, "%s%s", i ? "," : "", l->gpus[i].uuid);
+		if (*l->gpus[i].uuid)
+			mlv_buf_addf(&b, "%s%s", i ? "," : "", l->gpus[i].uuid);
+		else
+			mlv_buf_addf(&b, "%s%u", i ? "," : "", l->gpus[i].index);
 	return mlv_buf_detach(&b, NULL);
 }
 
@@ -1048,12 +713,12 @@ static int probe_begin(int *dirfd, int *lockfd, const struct mlv_lease_config *c
 	int ret, writable;
 
 	*lockfd = -1;
-	if ((ret = open_dir(dirfd, cfg->dir, 0)) < 0 || *dirfd < 0)
+	if ((ret = lease_open_dir(dirfd, cfg->dir, 0)) < 0 || *dirfd < 0)
 		return ret;
-	if ((ret = open_file(lockfd, *dirfd, cfg->dir, ACQUIRE_NAME, 0, 0, &writable)) < 0)
+	if ((ret = lease_open_file(lockfd, *dirfd, cfg->dir, LEASE_ACQUIRE_NAME, 0, 0, &writable)) < 0)
 		goto fail;
-	if (*lockfd >= 0 && flock_retry(*lockfd, LOCK_EX, NULL) < 0) {
-		ret = mlv_error_set_errno(MLV_EIO, "cannot lock '%s/%s'", cfg->dir, ACQUIRE_NAME);
+	if (*lockfd >= 0 && lease_flock(*lockfd, LOCK_EX, NULL) < 0) {
+		ret = mlv_error_set_errno(MLV_EIO, "cannot lock '%s/%s'", cfg->dir, LEASE_ACQUIRE_NAME);
 		goto fail;
 	}
 	return 0;
@@ -1078,7 +743,7 @@ int mlv_lease_holders(struct mlv_lease_holder **out, unsigned *nr,
 	*nr = 0;
 	if ((ret = probe_begin(&dirfd, &lockfd, cfg)) < 0 || dirfd < 0)
 		return ret;
-	slot_name(prefix, sizeof(prefix), gpu->uuid, 0);
+	lease_slot_name(prefix, sizeof(prefix), gpu, 0);
 	prefix[strlen(prefix) - 1] = '\0'; /* "gpu.<uuid>." */
 	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    !(d = fdopendir(fd))) {
@@ -1097,10 +762,10 @@ int mlv_lease_holders(struct mlv_lease_holder **out, unsigned *nr,
 		s += strlen(prefix);
 		if (mlv_parse_decimal(&slot, s, strlen(s)) < 0 || slot >= 1024)
 			continue;
-		slot_name(name, sizeof(name), gpu->uuid, (unsigned)slot);
+		lease_slot_name(name, sizeof(name), gpu, (unsigned)slot);
 		if (strcmp(name, de->d_name))
 			continue;
-		if ((ret = probe(dirfd, cfg->dir, name, &h)) < 0)
+		if ((ret = lease_probe(dirfd, cfg->dir, name, &h)) < 0)
 			goto done;
 		if (!ret)
 			continue;

@@ -324,6 +324,27 @@ static void test_lists(void)
 	   mlv_error_last());
 }
 
+static void test_no_uuid(void)
+{
+	struct mlv_gpu g = { 0 };
+	struct mlv_gpu_inventory inv = { 0 };
+	struct mlv_lease *l;
+	struct stat st;
+	char path[4200], *vis;
+
+	g.index = 0;
+	snprintf(g.name, sizeof(g.name), "No UUID");
+	inv.gpus = &g;
+	inv.nr = 1;
+	ok(!acquire(&l, &inv, "1", 1, NULL) && l->nr == 1, "a device without a UUID");
+	vis = mlv_lease_cuda_visible(l);
+	is_str(vis, "0", "named by its index in CUDA_VISIBLE_DEVICES");
+	free(vis);
+	snprintf(path, sizeof(path), "%s/gpu.index-0.0", dir);
+	ok(!lstat(path, &st), "and in its lock file name");
+	mlv_lease_release(l);
+}
+
 static void test_directory(void)
 {
 	struct stat st;
@@ -632,6 +653,7 @@ int main(int argc, char **argv)
 	test_no_gpu();
 	test_lists();
 	test_directory();
+	test_no_uuid();
 	test_two_at_once();
 	test_fifo();
 	test_signal_while_waiting();
