@@ -419,23 +419,49 @@ static int execute(struct mlv_repo *r, struct repro_wt *w, const char *id, const
 	ro.wait = json_is_true(json_object_get(options, "wait"));
 	ro.wait_seconds = -1;
 	ro.no_trace = json_is_false(json_object_get(options, "trace"));
-	inputs = mlv_calloc(json_array_size(json_object_get(rec, "inputs")) + 1, sizeof(*inputs));
-	json_array_foreach(json_object_get(rec, "inputs"), i, v)
-		if (jstr(v, "path") && !strcmp(jstr(v, "how") ? jstr(v, "how") : "declared", "declared"))
-			inputs[ro.ninputs++] = jstr(v, "path");
+	/* The declared inputs: as "options" lists them, else those recorded as declared. */
+	if (json_is_array(json_object_get(options, "inputs"))) {
+		inputs = str_array(json_object_get(options, "inputs"), &ro.ninputs);
+	} else {
+		inputs = mlv_calloc(json_array_size(json_object_get(rec, "inputs")) + 1,
+				    sizeof(*inputs));
+		json_array_foreach(json_object_get(rec, "inputs"), i, v)
+			if (jstr(v, "path") && !strcmp(jstr(v, "how") ? jstr(v, "how") : "declared",
+						       "declared"))
+				inputs[ro.ninputs++] = jstr(v, "path");
+	}
 	ro.inputs = inputs;
-	outputs = mlv_calloc(json_array_size(json_object_get(rec, "outputs")) + 1, sizeof(*outputs));
-	json_array_foreach(json_object_get(rec, "outputs"), i, v)
-		if (jstr(v, "path"))
-			outputs[ro.noutputs++] = jstr(v, "path");
+	/* Every output it declared or wrote. */
+	outputs = mlv_calloc(json_array_size(json_object_get(rec, "outputs")) +
+				     json_array_size(json_object_get(options, "outputs")) + 1,
+			     sizeof(*outputs));
+	json_array_foreach(json_object_get(options, "outputs"), i, v)
+		if (json_is_string(v))
+			outputs[ro.noutputs++] = json_string_value(v);
+	json_array_foreach(json_object_get(rec, "outputs"), i, v) {
+		const char *p = jstr(v, "path");
+
+		for (k = 0; p && k < ro.noutputs; k++)
+			if (!strcmp(outputs[k], p))
+				break;
+		if (p && k == ro.noutputs)
+			outputs[ro.noutputs++] = p;
+	}
 	ro.outputs = outputs;
+	/* git keeps no empty directory: the one it ran in may be missing. */
+	if (*ro.cwd && (mlv_path_check(ro.cwd, 0, "run directory") < 0 ||
+			mlv_fs_mkdirs(w->repo->topfd, ro.cwd) < 0)) {
+		err = mlv_error_wrap(MLV_EINVALID, "run %s", id);
+		goto done;
+	}
 	ro.reproduces = id;
 	ro.quiet = o->quiet;
 	ro.stdout_to_stderr = o->stdout_to_stderr;
 	ro.warn = o->warn;
 	ro.warn_ctx = o->warn_ctx;
 	err = mlv_run_execute(w->repo, &ro, outcome);
-	for (i = 0; i < k; i++)
+done:
+	for (i = 0; i < ro.nparams; i++)
 		free(pstr[i]);
 	free(pstr);
 	free(argv);
