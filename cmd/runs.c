@@ -296,9 +296,10 @@ static char *cell_value(const json_t *v)
 	return mlv_strdup(value_str(v));
 }
 
+/* The row's record (a reference), with a live run's state in it. */
 static json_t *row_json(const struct mlv_run_row *row)
 {
-	json_t *rec = json_deep_copy(row->record);
+	json_t *rec = json_incref(row->record);
 
 	if (row->live) {
 		json_t *st = json_object_get(rec, "status");
