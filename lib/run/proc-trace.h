@@ -5,8 +5,10 @@
  * Private to lib/run/proc.c and lib/run/trace.c: the process being run,
  * what its child needs before the exec, and the tracer thread.
  */
+#include <linux/filter.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -23,10 +25,16 @@ struct proc_msg {
 	int err;
 };
 
+/* The seccomp filter's largest size (trace.c). */
+#define PROC_FILTER_MAX 48
+
 /* Everything the child uses, prepared before the fork (no allocation after it). */
 struct proc_spawn {
 	char *const *argv;
 	char *const *envp;
+	char *const *envp_traced; /* the environment once the filter is in place (the preload) */
+	struct sock_filter filter[PROC_FILTER_MAX];
+	unsigned short filter_len;
 	char **sh_argv;        /* "/bin/sh", <file>, argv[1..]: the ENOEXEC fallback */
 	const char *path;      /* the PATH to search */
 	int fds[3];
@@ -38,6 +46,37 @@ struct proc_spawn {
 
 struct proc_tracer;
 
+/* The fast path (trace-preload.c): mlv-trace.so, its shared area and cookie. */
+struct proc_preload {
+	int memfd;
+	void *area;
+	size_t size;
+	uint64_t cookie[2];
+	char **envp;           /* the child's environment (the caller's strings, and own[]) */
+	char *own[3];
+	char *so;              /* the library's real path: no file of the run's */
+};
+
+struct proc_preload_file {
+	char *path;            /* absolute, resolved */
+	unsigned flags;        /* MLV_TRACE_* */
+	uint64_t ns;           /* CLOCK_MONOTONIC of the first call */
+};
+
+/*
+ * Before the fork: the area, the cookie and the child's environment
+ * (envp with the library added to LD_PRELOAD); NULL when the library is
+ * not found or the area cannot be made (then tracing is ptrace only).
+ */
+struct proc_preload *proc_preload_new(char *const *envp);
+void proc_preload_free(struct proc_preload *pl);
+
+/*
+ * The files recorded by the library, one per path, resolved, in call
+ * order (free each path and the array); *lost counts what was lost.
+ */
+size_t proc_preload_files(struct proc_preload *pl, struct proc_preload_file **out, size_t *lost);
+
 struct mlv_proc {
 	volatile pid_t pid;    /* read by mlv_proc_kill() in signal handlers */
 	int pidfd;
@@ -45,12 +84,20 @@ struct mlv_proc {
 	int status;
 	struct rusage ru;
 	struct proc_tracer *tr; /* NULL when not traced */
+	struct proc_preload *pl; /* the fast path; NULL when none */
 	enum mlv_trace_mode trace_mode;
 	char trace_why[256];
 };
 
-/* In the child: install the seccomp filter; 0 or the errno.  Async-signal-safe. */
-int proc_trace_install_filter(void);
+/*
+ * Before the fork: the filter into s.  With a cookie, a call with the
+ * cookie in its 5th and 6th arguments (the preloaded library's) is let
+ * through; without, every call of the list stops.
+ */
+void proc_trace_build_filter(struct proc_spawn *s, const uint64_t *cookie);
+
+/* In the child: install s's seccomp filter; 0 or the errno.  Async-signal-safe. */
+int proc_trace_install_filter(const struct proc_spawn *s);
 
 /* The child: never returns.  Runs only async-signal-safe code. */
 void proc_child(const struct proc_spawn *s) __attribute__((noreturn));

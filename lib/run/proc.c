@@ -97,8 +97,9 @@ static int child_search(const struct proc_spawn *s)
 	return saw_eacces ? EACCES : ENOENT;
 }
 
-void proc_child(const struct proc_spawn *s)
+void proc_child(const struct proc_spawn *spawn)
 {
+	struct proc_spawn copy = *spawn, *s = &copy;
 	int tmp[3] = { -1, -1, -1 };
 	sigset_t none;
 
@@ -143,10 +144,12 @@ void proc_child(const struct proc_spawn *s)
 			n = read(s->release_r, &c, 1);
 		while (n < 0 && errno == EINTR);
 		if (n == 1 && c == 'y') {
-			int err = proc_trace_install_filter();
+			int err = proc_trace_install_filter(s);
 
 			if (err)
 				child_msg(s->setup_w, PROC_MSG_SECCOMP, err);
+			else if (s->envp_traced)
+				s->envp = s->envp_traced; /* with the preloaded library */
 		}
 	}
 
@@ -278,6 +281,10 @@ int mlv_proc_start(struct mlv_proc **out, const struct mlv_proc_opts *o, int *ex
 	if (o->trace) {
 		if ((ret = pipe_high(release)) < 0 || (ret = pipe_high(setup)) < 0)
 			goto done;
+		/* The fast path when mlv-trace.so is found; else every call stops in the tracer. */
+		p->pl = proc_preload_new(s.envp);
+		s.envp_traced = p->pl ? p->pl->envp : NULL;
+		proc_trace_build_filter(&s, p->pl ? p->pl->cookie : NULL);
 		s.release_r = release[0];
 		s.setup_w = setup[1];
 		/* The tracer owns release[1] and setup[0] from here. */
@@ -450,6 +457,7 @@ void mlv_proc_free(struct mlv_proc *p)
 	}
 	if (p->tr)
 		proc_trace_stop(p);
+	proc_preload_free(p->pl);
 	if (p->pidfd >= 0)
 		close(p->pidfd);
 	free(p);

@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mlv/buf.h"
@@ -91,39 +92,77 @@
 
 #ifndef TRACE_NO_ARCH
 
-#define ALLOW BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
-#define TRACE BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE)
-/* If nr == n, jump to the TRACE at the end: `left` statements follow this one before it. */
-#define IS(n, left) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(n), (left), 0)
+#define ALLOW ((struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW))
+#define TRACE ((struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE))
+/* Jump from statement `at` to `to` when the accumulator equals k. */
+#define JEQ_TO(k, at, to) ((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(k), \
+							 (uint8_t)((to) - (at) - 1), 0))
+#define LOAD(off) ((struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off)))
 
-static const struct sock_filter filter[] = {
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TRACE_AUDIT_ARCH, 1, 0),
-	ALLOW,
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-	/* The x32 ABI (nr | 0x40000000) is not traced. */
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 10, 0),
-	IS(NR_OPEN, 10),
-	IS(NR_CREAT, 9),
-	IS(NR_RENAME, 8),
-	IS(NR_LINK, 7),
-	IS(__NR_truncate, 6),
-	IS(__NR_openat, 5),
-	IS(NR_OPENAT2, 4),
-	IS(NR_RENAMEAT, 3),
-	IS(__NR_renameat2, 2),
-	IS(__NR_linkat, 1),
-	ALLOW,
-	TRACE,
-};
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LO 0
+#define ARG_HI 4
+#else
+#define ARG_LO 4
+#define ARG_HI 0
+#endif
+#define ARG_WORD(i, half) (offsetof(struct seccomp_data, args) + 8 * (i) + (half))
 
-int proc_trace_install_filter(void)
+/*
+ *	arch other than ours                       -> allow
+ *	x32 (nr | 0x40000000)                      -> allow (not traced)
+ *	renameat2, linkat (flags in the 5th)       -> trace
+ *	open creat rename link truncate openat openat2 renameat:
+ *	    5th and 6th arguments == the cookie    -> allow (the preload recorded it)
+ *	    else                                   -> trace
+ *	anything else                              -> allow
+ */
+void proc_trace_build_filter(struct proc_spawn *s, const uint64_t *cookie)
+{
+	static const int always[] = { __NR_renameat2, __NR_linkat };
+	static const int cookied[] = { NR_OPEN, NR_CREAT, NR_RENAME, NR_LINK, __NR_truncate,
+				       __NR_openat, NR_OPENAT2, NR_RENAMEAT };
+	const size_t na = sizeof(always) / sizeof(always[0]), nc = sizeof(cookied) / sizeof(cookied[0]);
+	const size_t allow = 5 + na + nc, check = allow + 1, trace = cookie ? check + 9 : check;
+	struct sock_filter *f = s->filter;
+	size_t n = 0;
+
+	f[n++] = LOAD(offsetof(struct seccomp_data, arch));
+	f[n] = JEQ_TO(TRACE_AUDIT_ARCH, n, n + 2), n++;
+	f[n++] = ALLOW;
+	f[n++] = LOAD(offsetof(struct seccomp_data, nr));
+	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000,
+					    (uint8_t)(allow - n - 1), 0), n++;
+	for (size_t i = 0; i < na; i++, n++)
+		f[n] = JEQ_TO(always[i], n, trace);
+	for (size_t i = 0; i < nc; i++, n++)
+		f[n] = JEQ_TO(cookied[i], n, cookie ? check : trace);
+	f[n++] = ALLOW;
+	if (cookie) {
+		for (int k = 0; k < 4; k++) {
+			uint64_t c = cookie[k / 2];
+			uint32_t word = k % 2 ? (uint32_t)(c >> 32) : (uint32_t)c;
+
+			f[n++] = LOAD(ARG_WORD(4 + k / 2, k % 2 ? ARG_HI : ARG_LO));
+			/* Equal: on to the next word; else to TRACE. */
+			f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, word, 0,
+							    (uint8_t)(trace - n - 1)), n++;
+		}
+		f[n++] = ALLOW;
+	}
+	f[n++] = TRACE;
+	s->filter_len = (unsigned short)n;
+}
+
+int proc_trace_install_filter(const struct proc_spawn *s)
 {
 	struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
-		.filter = (struct sock_filter *)filter,
+		.len = s->filter_len,
+		.filter = (struct sock_filter *)s->filter,
 	};
 
+	if (!s->filter_len)
+		return ENOSYS;
 	/* Without CAP_SYS_ADMIN a filter needs no_new_privs (set-user-ID bits then ignored). */
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == 0)
 		return 0;
@@ -138,7 +177,12 @@ int proc_trace_install_filter(void)
 
 #else
 
-int proc_trace_install_filter(void)
+void proc_trace_build_filter(struct proc_spawn *s, const uint64_t *cookie)
+{
+	s->filter_len = 0;
+}
+
+int proc_trace_install_filter(const struct proc_spawn *s)
 {
 	return ENOSYS;
 }
@@ -357,6 +401,7 @@ struct tracee_table {
 
 struct file_table {
 	struct mlv_trace_file *v;
+	uint64_t *ns;    /* CLOCK_MONOTONIC of each path's first call */
 	size_t nr, alloc;
 	uint32_t *slots; /* index + 1; 0 is empty */
 	size_t cap;
@@ -475,7 +520,7 @@ static uint32_t hash_str(const char *s)
 	return h;
 }
 
-static void file_record(struct file_table *f, const char *path, unsigned flags)
+static void file_record(struct file_table *f, const char *path, unsigned flags, uint64_t ns)
 {
 	uint32_t h = hash_str(path);
 	size_t i;
@@ -503,9 +548,11 @@ static void file_record(struct file_table *f, const char *path, unsigned flags)
 	if (f->nr == f->alloc) {
 		f->alloc = f->alloc ? f->alloc * 2 : 64;
 		f->v = mlv_realloc(f->v, f->alloc * sizeof(*f->v));
+		f->ns = mlv_realloc(f->ns, f->alloc * sizeof(*f->ns));
 	}
 	f->v[f->nr].path = mlv_strdup(path);
 	f->v[f->nr].flags = flags;
+	f->ns[f->nr] = ns;
 	f->slots[i] = ++f->nr;
 }
 
@@ -514,14 +561,25 @@ static void file_table_release(struct file_table *f)
 	for (size_t i = 0; i < f->nr; i++)
 		free(f->v[i].path);
 	free(f->v);
+	free(f->ns);
 	free(f->slots);
 	memset(f, 0, sizeof(*f));
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void record(struct proc_tracer *tr, const char *path, unsigned flags)
 {
+	uint64_t ns = now_ns();
+
 	pthread_mutex_lock(&tr->lock);
-	file_record(&tr->files, path, flags);
+	file_record(&tr->files, path, flags, ns);
 	pthread_mutex_unlock(&tr->lock);
 }
 
@@ -1009,20 +1067,57 @@ int proc_trace_wait(struct mlv_proc *p, int block)
 void proc_trace_result(struct mlv_proc *p, struct mlv_proc_result *res, int files)
 {
 	struct proc_tracer *tr = p->tr;
+	struct file_table all;
+	struct proc_preload_file *pf = NULL;
+	size_t npf = 0, lost, i, j;
+	int merge;
+
+	memset(&all, 0, sizeof(all));
 
 	pthread_mutex_lock(&tr->lock);
 	res->trace_mode = p->trace_mode;
 	memcpy(res->trace_why, p->trace_why, sizeof(res->trace_why));
-	if (files && tr->files.nr) {
-		res->files = mlv_calloc(tr->files.nr, sizeof(*res->files));
-		for (size_t i = 0; i < tr->files.nr; i++) {
-			res->files[i].path = mlv_strdup(tr->files.v[i].path);
-			res->files[i].flags = tr->files.v[i].flags;
-		}
-	}
-	res->nr_files = files ? tr->files.nr : 0;
-	res->trace_lost = tr->lost;
+	lost = tr->lost;
+	merge = files && p->trace_mode == MLV_TRACE_MODE_PTRACE;
+	/* The tracer's files in the order seen (their first calls' times increase). */
+	for (i = 0; merge && i < tr->files.nr; i++)
+		file_record(&all, tr->files.v[i].path, tr->files.v[i].flags, tr->files.ns[i]);
 	pthread_mutex_unlock(&tr->lock);
+
+	if (merge && p->pl)
+		npf = proc_preload_files(p->pl, &pf, &lost);
+	if (npf) {
+		/* Both lists by time: one list in call order, one entry per path. */
+		struct file_table m;
+
+		memset(&m, 0, sizeof(m));
+
+		for (i = j = 0; i < all.nr || j < npf;) {
+			if (j == npf || (i < all.nr && all.ns[i] <= pf[j].ns)) {
+				/* The dynamic loader opening mlv-trace.so: mlv's, not the run's. */
+				if (!p->pl->so || strcmp(all.v[i].path, p->pl->so))
+					file_record(&m, all.v[i].path, all.v[i].flags, all.ns[i]);
+				i++;
+			} else {
+				file_record(&m, pf[j].path, pf[j].flags, pf[j].ns);
+				j++;
+			}
+		}
+		file_table_release(&all);
+		all = m;
+		for (j = 0; j < npf; j++)
+			free(pf[j].path);
+	}
+	free(pf);
+	if (all.nr) {
+		/* The table's paths move to the result. */
+		res->files = all.v;
+		res->nr_files = all.nr;
+		all.v = NULL;
+		all.nr = 0;
+	}
+	file_table_release(&all);
+	res->trace_lost = lost;
 }
 
 void proc_trace_stop(struct mlv_proc *p)
