@@ -129,8 +129,9 @@ int mlv_run_stream(struct mlv_repo *r, const char *id, const char *file, mlv_sin
 /*
  * Tell the cache about a run just stored (the ref refs/mlv/runs/<id> now
  * names `commit_hex`, whose run.json is `run`), so that the next listing
- * need not read it.  Best effort: a cache that cannot be opened is left
- * for the next listing to rebuild; returns 0 then too.
+ * need not read it: call it only after the ref was written.  Best effort:
+ * a record that fails mlv_run_record_check(), or a cache that cannot be
+ * opened, is left for the next listing; returns 0 then too.
  */
 int mlv_runs_note(struct mlv_repo *r, const char *id, const char *commit_hex, const json_t *run);
 
@@ -149,10 +150,13 @@ int mlv_run_live_load(struct mlv_repo *r, const char *id, json_t **run, const ch
  * = != < <= > >= ~ and KEY one of params.<k>, metrics.<k> (final
  * metrics), name, state (or status), exit, code, signal, seed, commit,
  * branch, dirty, start, end, duration, env, host, user, id, reproduces,
- * deterministic.  A VALUE that is a number compares numerically with
- * numeric fields; otherwise as text.  `~` matches a glob when VALUE holds
- * one of *?[ and a substring otherwise.  A run lacking KEY matches no
- * expression about it.  `sort` is "[-]KEY" ('-': descending; runs lacking
+ * deterministic, command, cwd, gpus, peak_rss.  A VALUE that is a number
+ * compares numerically with numeric values; with = and != it also
+ * compares as text with text values, while < <= > >= match numeric
+ * values only.  Any other VALUE compares as text (quotes around it are
+ * removed).  `~` matches a glob when VALUE holds one of *?[ and a
+ * substring otherwise (a number as SQLite writes it).  A run lacking KEY
+ * matches no expression about it.  `sort` is "[-]KEY" ('-': descending; runs lacking
  * KEY come last), NULL for newest first.  `limit` 0: all.  With `live`,
  * live runs (state running or crashed) are included.
  */
