@@ -19,6 +19,7 @@
 #include "builtin.h"
 #include "mlv/error.h"
 #include "mlv/fs.h"
+#include "mlv/quote.h"
 #include "mlv/runs.h"
 
 static const char *const runs_usage[] = {
@@ -504,9 +505,17 @@ static void show_text(const char *id, const json_t *run, const char *state, int 
 
 		mlv_buf_reset(&b);
 		json_array_foreach(v, i, a) {
+			const char *arg = json_string_value(a);
+
 			if (i)
 				mlv_buf_addch(&b, ' ');
-			fmt_value(&b, a);
+			/* as a shell reads it back */
+			if (arg && (!*arg || arg[strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+							  "abcdefghijklmnopqrstuvwxyz"
+							  "0123456789_./=:,+-@%")]))
+				mlv_sq_quote(&b, arg);
+			else
+				fmt_value(&b, a);
 		}
 		show_line("command:", b.ptr);
 	}
