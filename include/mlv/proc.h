@@ -105,6 +105,7 @@ struct mlv_proc_result {
 	struct mlv_trace_file *files; /* in first-seen order, one entry per path */
 	size_t nr_files;
 	size_t trace_lost;     /* paths that could not be resolved (fd gone, too long, ...) */
+	size_t trace_preloaded; /* paths recorded by mlv-trace.so (the fast path); 0: ptrace only */
 };
 
 /*

@@ -1086,6 +1086,7 @@ void proc_trace_result(struct mlv_proc *p, struct mlv_proc_result *res, int file
 
 	if (merge && p->pl)
 		npf = proc_preload_files(p->pl, &pf, &lost);
+	res->trace_preloaded = npf;
 	if (npf) {
 		/* Both lists by time: one list in call order, one entry per path. */
 		struct file_table m;

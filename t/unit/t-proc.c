@@ -82,6 +82,56 @@ static int helper_vfork(const char *file)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 3;
 }
 
+/* The open(2) system call without the preload's cookie: only the tracer sees it. */
+static int helper_raw(const char *file)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, file, O_RDONLY | O_CLOEXEC, 0, 0x1234L, 0x5678L);
+
+	return fd < 0 ? 2 : 0;
+}
+
+/* A fork child that opens a file and exits without an exec. */
+static int helper_fork(const char *file)
+{
+	int st, fd;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		_exit(fd < 0 ? 2 : 0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return 2;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 3;
+}
+
+/* fopen, opendir, creat and truncate on <dir>/f-read, f-write, f-creat. */
+static int helper_stdio(const char *dir)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	DIR *d;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/f-read", dir);
+	if (!(f = fopen(path, "re")) || fgetc(f) != 'r')
+		return 2;
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/f-write", dir);
+	if (!(f = fopen(path, "w")) || fputs("w\n", f) < 0 || fclose(f))
+		return 3;
+	snprintf(path, sizeof(path), "%s/f-creat", dir);
+	if ((fd = creat(path, 0644)) < 0)
+		return 4;
+	close(fd);
+	if (truncate(path, 0) < 0)
+		return 5;
+	if (!(d = opendir(dir)))
+		return 6;
+	closedir(d);
+	return 0;
+}
+
 /* --- tools --- */
 
 static void put(const char *name, const char *content, mode_t mode)
@@ -477,7 +527,7 @@ static void test_trace(void)
 	put("old", "x\n", 0644);
 	put("vfile", "vdata\n", 0644);
 	snprintf(vpath, sizeof(vpath), "%s", at("vfile"));
-	if (mkdirat(tmpfd, "dest", 0777) < 0)
+	if (mkdirat(tmpfd, "dest", 0777) < 0 && errno != EEXIST)
 		abort();
 	snprintf(script, sizeof(script),
 		 "cat %s >/dev/null && echo out >%s && mv %s %s/renamed && "
@@ -513,7 +563,7 @@ static void test_trace(void)
 				"cat link/rel-b >/dev/null && truncate -s 0 rel-b", NULL };
 		int dirfd = open(at("dest"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		if (symlinkat(".", dirfd, "link") < 0)
+		if (symlinkat(".", dirfd, "link") < 0 && errno != EEXIST)
 			abort();
 		o.argv = rel;
 		o.trace = 1;
@@ -664,6 +714,137 @@ static void test_trace(void)
 	}
 }
 
+/* The fast path: mlv-trace.so beside the mlv binary (the top of the build). */
+static void test_preload(void)
+{
+	char so[PATH_MAX], script[PATH_MAX * 2], *slash;
+	char *sh[] = { "sh", "-c", script, NULL };
+	struct outcome oc;
+	unsigned f;
+
+	snprintf(so, sizeof(so), "%s", self);
+	for (int i = 0; i < 4 && (slash = strrchr(so, '/')); i++)
+		*slash = '\0';
+	if (strlen(so) + sizeof("/mlv-trace.so") > sizeof(so) || access(strcat(so, "/mlv-trace.so"), R_OK)) {
+		tap_skip("no mlv-trace.so built beside the tests");
+		return;
+	}
+	setenv("MLV_TRACE_PRELOAD", so, 1);
+
+	/* Not traced: nothing preloaded. */
+	snprintf(script, sizeof(script), "echo \"[$LD_PRELOAD]\"");
+	run_argv(&oc, 0, sh);
+	is_str(oc.out, "[]\n", "untraced: no LD_PRELOAD");
+	release(&oc);
+
+	tap_diag("tracing with the fast path (%s)", so);
+	test_trace();
+
+	put("p1", "p1\n", 0644);
+	snprintf(script, sizeof(script), "cat %s && echo \"[$LD_PRELOAD]\"", at("p1"));
+	run_argv(&oc, 1, sh);
+	f = traced(&oc.res, at("p1"));
+	ok(f == (0x100 | MLV_TRACE_READ), "fast path: a file cat read (%#x)", f);
+	ok(oc.res.trace_preloaded > 0, "...recorded by the preloaded library (%zu files)", oc.res.trace_preloaded);
+	ok(strstr(oc.out, "mlv-trace.so]") != NULL, "...which is in the command's LD_PRELOAD");
+	ok(!traced(&oc.res, so), "...and not itself a file of the run");
+	release(&oc);
+
+	/* A raw system call with no cookie (or a wrong one): the tracer catches it. */
+	{
+		char *raw[] = { self, "--helper-raw", at("p1"), NULL };
+
+		run_argv(&oc, 1, raw);
+		is_int(mlv_proc_exit_code(oc.res.status), 0, "the raw-syscall helper ran");
+		ok(traced(&oc.res, at("p1")) & MLV_TRACE_READ, "a raw openat without the cookie is seen (ptrace)");
+		release(&oc);
+	}
+
+	/* A fork child that never execs. */
+	{
+		char *fk[] = { self, "--helper-fork", at("p1"), NULL };
+
+		run_argv(&oc, 1, fk);
+		is_int(mlv_proc_exit_code(oc.res.status), 0, "the fork helper ran");
+		ok(traced(&oc.res, at("p1")) & MLV_TRACE_READ, "a file opened by a fork child (no exec) is seen");
+		release(&oc);
+	}
+
+	/* fopen, creat, truncate, opendir. */
+	{
+		char *st[] = { self, "--helper-stdio", tmp, NULL };
+
+		put("f-read", "r\n", 0644);
+		run_argv(&oc, 1, st);
+		is_int(mlv_proc_exit_code(oc.res.status), 0, "the stdio helper ran");
+		f = traced(&oc.res, at("f-read"));
+		ok(f == (0x100 | MLV_TRACE_READ), "fopen \"re\": read (%#x)", f);
+		f = traced(&oc.res, at("f-write"));
+		ok(f == (0x100 | MLV_TRACE_WRITE), "fopen \"w\": written (%#x)", f);
+		ok(traced(&oc.res, at("f-creat")) & MLV_TRACE_WRITE, "creat and truncate: written");
+		ok(traced(&oc.res, tmp) & MLV_TRACE_DIR, "opendir: a directory");
+		ok(oc.res.trace_preloaded >= 4, "...through the fast path (%zu)", oc.res.trace_preloaded);
+		release(&oc);
+	}
+
+	/* exec chains; a child whose LD_PRELOAD was removed is still traced. */
+	put("p2", "p2\n", 0644);
+	put("p3", "p3\n", 0644);
+	snprintf(script, sizeof(script),
+		 "exec sh -c 'cat %s >/dev/null && exec env -u LD_PRELOAD sh -c \"cat %s; echo [\\$LD_PRELOAD]\"'",
+		 at("p2"), at("p3"));
+	run_argv(&oc, 1, sh);
+	is_str(oc.out, "p3\n[]\n", "an exec chain, LD_PRELOAD removed for the last one");
+	ok(traced(&oc.res, at("p2")) & MLV_TRACE_READ, "a file read after two execs is seen");
+	ok(traced(&oc.res, at("p3")) & MLV_TRACE_READ, "a file read by a program without the library is seen (ptrace)");
+	release(&oc);
+
+	/* The user's own LD_PRELOAD is kept, first. */
+	{
+		struct mlv_proc_opts o = MLV_PROC_OPTS_INIT;
+		char *envp[] = { "PATH=/usr/bin:/bin", "LD_PRELOAD=libm.so.6", NULL };
+
+		snprintf(script, sizeof(script), "cat %s >/dev/null; echo \"$LD_PRELOAD\"", at("p2"));
+		o.argv = sh;
+		o.envp = envp;
+		o.trace = 1;
+		run(&oc, &o);
+		ok(!strncmp(oc.out, "libm.so.6:", 10) && strstr(oc.out, "/mlv-trace.so\n"),
+		   "the user's LD_PRELOAD is kept, the library after it");
+		ok(traced(&oc.res, at("p2")) & MLV_TRACE_READ, "...and the file is seen");
+		ok(oc.res.trace_preloaded > 0, "...by the fast path");
+		release(&oc);
+	}
+
+	/* Names relative to a changed working directory and to a directory fd. */
+	if (access("/usr/bin/python3", X_OK) == 0 || access("/bin/python3", X_OK) == 0) {
+		char *py[] = { "python3", "-c", script, NULL };
+
+		put("dest/p4", "p4\n", 0644);
+		put("dest/p5", "p5\n", 0644);
+		snprintf(script, sizeof(script),
+			 "import os\n"
+			 "os.chdir('%s')\n"
+			 "open('p4').read()\n"
+			 "fd = os.open('%s', os.O_RDONLY)\n"
+			 "os.close(os.open('p5', os.O_RDONLY, dir_fd=fd))\n"
+			 "os.chdir('..')\n"
+			 "open('new-out', 'w').write('x')\n"
+			 "os.rename('new-out', 'dest/new-name')\n",
+			 at("dest"), at("dest"));
+		run_argv(&oc, 1, py);
+		is_int(mlv_proc_exit_code(oc.res.status), 0, "python3 with chdir and dir_fd ran");
+		ok(traced(&oc.res, at("dest/p4")) & MLV_TRACE_READ, "relative to a changed working directory");
+		ok(traced(&oc.res, at("dest/p5")) & MLV_TRACE_READ, "relative to a directory fd");
+		ok(traced(&oc.res, at("new-out")) & MLV_TRACE_WRITE, "written after a second chdir");
+		ok(traced(&oc.res, at("dest/new-name")) & MLV_TRACE_WRITE, "renamed to");
+		ok(oc.res.trace_preloaded >= 4, "...through the fast path (%zu)", oc.res.trace_preloaded);
+		release(&oc);
+	} else {
+		tap_skip("no python3 in /usr/bin or /bin");
+	}
+}
+
 /* Run a traced cat in a child process where `deny` is denied by a seccomp filter. */
 enum deny { DENY_PTRACE, DENY_SECCOMP };
 
@@ -764,6 +945,12 @@ int main(int argc, char **argv)
 		_exit(helper_threads(atoi(argv[2]), argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "--helper-vfork"))
 		_exit(helper_vfork(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "--helper-raw"))
+		_exit(helper_raw(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "--helper-fork"))
+		_exit(helper_fork(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "--helper-stdio"))
+		_exit(helper_stdio(argv[2]));
 
 	if (!realpath(tap_tmpdir(), self) || strlen(self) >= sizeof(tmp))
 		abort();
@@ -782,7 +969,10 @@ int main(int argc, char **argv)
 	test_signals(0);
 	if (trace_works()) {
 		test_signals(1);
+		tap_diag("tracing with ptrace only");
+		setenv("MLV_TRACE_PRELOAD", "", 1);
 		test_trace();
+		test_preload();
 		test_unavailable(DENY_PTRACE);
 		test_unavailable(DENY_SECCOMP);
 	} else {
