@@ -53,7 +53,7 @@ struct proc_preload {
 	size_t size;
 	uint64_t cookie[2];
 	char **envp;           /* the child's environment (the caller's strings, and own[]) */
-	char *own[3];
+	char *own[4];
 	char *so;              /* the library's real path: no file of the run's */
 };
 

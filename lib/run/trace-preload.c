@@ -70,7 +70,7 @@ struct proc_preload *proc_preload_new(char *const *envp)
 	struct proc_preload *pl;
 	struct trace_shm_head *h;
 	char *so = find_preload();
-	const char *user = NULL;
+	const char *user = NULL, *asan = NULL;
 	size_t n = 0, k = 0;
 	void *area;
 	int fd;
@@ -112,10 +112,14 @@ struct proc_preload *proc_preload_new(char *const *envp)
 	/* The child's environment: the library after the user's own preloads. */
 	for (char *const *e = envp; e && *e; e++)
 		n++;
-	pl->envp = mlv_calloc(n + 4, sizeof(char *));
+	pl->envp = mlv_calloc(n + 5, sizeof(char *));
 	for (char *const *e = envp; e && *e; e++) {
 		if (env_is(*e, "LD_PRELOAD")) {
 			user = *e + strlen("LD_PRELOAD=");
+			continue;
+		}
+		if (env_is(*e, "ASAN_OPTIONS")) {
+			asan = *e + strlen("ASAN_OPTIONS=");
 			continue;
 		}
 		if (env_is(*e, TRACE_ENV_SHM) || env_is(*e, TRACE_ENV_COOKIE))
@@ -135,6 +139,13 @@ struct proc_preload *proc_preload_new(char *const *envp)
 		mlv_buf_addf(&b, TRACE_ENV_COOKIE "=%016llx%016llx",
 			     (unsigned long long)pl->cookie[0], (unsigned long long)pl->cookie[1]);
 		pl->own[2] = pl->envp[k++] = mlv_buf_detach(&b, NULL);
+		/*
+		 * AddressSanitizer refuses to start when a library is loaded
+		 * before its runtime; the user's own setting (after) wins.
+		 */
+		mlv_buf_addf(&b, "ASAN_OPTIONS=verify_asan_link_order=0%s%s",
+			     asan && *asan ? ":" : "", asan ? asan : "");
+		pl->own[3] = pl->envp[k++] = mlv_buf_detach(&b, NULL);
 	}
 	pl->so = realpath(so, NULL);
 	free(so);
@@ -153,7 +164,7 @@ void proc_preload_free(struct proc_preload *pl)
 		munmap(pl->area, pl->size);
 	if (pl->memfd >= 0)
 		close(pl->memfd);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		free(pl->own[i]);
 	free(pl->so);
 	free(pl->envp);

@@ -1080,8 +1080,12 @@ void proc_trace_result(struct mlv_proc *p, struct mlv_proc_result *res, int file
 	lost = tr->lost;
 	merge = files && p->trace_mode == MLV_TRACE_MODE_PTRACE;
 	/* The tracer's files in the order seen (their first calls' times increase). */
-	for (i = 0; merge && i < tr->files.nr; i++)
+	for (i = 0; merge && i < tr->files.nr; i++) {
+		/* The dynamic loader opening mlv-trace.so: mlv's, not the run's. */
+		if (p->pl && p->pl->so && !strcmp(tr->files.v[i].path, p->pl->so))
+			continue;
 		file_record(&all, tr->files.v[i].path, tr->files.v[i].flags, tr->files.ns[i]);
+	}
 	pthread_mutex_unlock(&tr->lock);
 
 	if (merge && p->pl)
@@ -1095,9 +1099,7 @@ void proc_trace_result(struct mlv_proc *p, struct mlv_proc_result *res, int file
 
 		for (i = j = 0; i < all.nr || j < npf;) {
 			if (j == npf || (i < all.nr && all.ns[i] <= pf[j].ns)) {
-				/* The dynamic loader opening mlv-trace.so: mlv's, not the run's. */
-				if (!p->pl->so || strcmp(all.v[i].path, p->pl->so))
-					file_record(&m, all.v[i].path, all.v[i].flags, all.ns[i]);
+				file_record(&m, all.v[i].path, all.v[i].flags, all.ns[i]);
 				i++;
 			} else {
 				file_record(&m, pf[j].path, pf[j].flags, pf[j].ns);
