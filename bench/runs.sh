@@ -101,8 +101,9 @@ python3 - "$work/hyperfine.json" <<'PYEOF'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 base = r[0]["mean"]
-print("| command | mean | ratio to git for-each-ref |")
-print("|---|---:|---:|")
+print("| command | mean (wall) | user + sys | ratio to git for-each-ref |")
+print("|---|---:|---:|---:|")
 for x in r:
-    print("| %s | %.1f ms | %.1fx |" % (x["command"], x["mean"] * 1000, x["mean"] / base))
+    print("| %s | %.1f ms | %.1f ms | %.1fx |" % (x["command"], x["mean"] * 1000,
+          (x["user"] + x["system"]) * 1000, x["mean"] / base))
 PYEOF

@@ -78,6 +78,23 @@ test_expect_success 'a symlink, a subdirectory, a symbolic ref: ignored' '
 	)
 '
 
+test_expect_success 'refs/mlv/runs a symlink: its refs are not followed' '
+	(
+		cd repo &&
+		mkdir -p ../elsewhere/runs &&
+		git rev-parse refs/mlv/runs/$GOOD >../elsewhere/runs/20261126-070000-00000009 &&
+		mv .git/refs/mlv/runs .git/refs/mlv/runs.real &&
+		ln -s ../../../../elsewhere/runs .git/refs/mlv/runs &&
+		ids >actual &&
+		test_cmp ../good actual &&
+		grep "warning: ignoring refs/mlv/runs: .*symbolic link" err &&
+		rm .git/refs/mlv/runs &&
+		mv .git/refs/mlv/runs.real .git/refs/mlv/runs &&
+		ids >actual &&
+		test_cmp ../good actual
+	)
+'
+
 # bad_run <id> <file> <message>: a run whose run.json is <file> is ignored with <message>
 bad_run () {
 	make_run_raw "$1" "$2" &&

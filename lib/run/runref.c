@@ -556,6 +556,12 @@ static int read_loose(struct mlv_repo *r, struct runs_ref_list *l)
 	struct dirent *de;
 	DIR *dir;
 
+	if (dfd == MLV_EINVALID) {
+		/* a symlink on the way: its refs are not ours to follow */
+		runs_warn("refs/mlv/runs", mlv_error_last());
+		mlv_error_clear();
+		return 0;
+	}
 	if (dfd < 0)
 		return dfd == MLV_ENOTFOUND ? 0 : dfd;
 	if (!(dir = fdopendir(dfd))) {
