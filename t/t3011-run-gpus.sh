@@ -125,6 +125,30 @@ test_expect_success 'a third run with --wait queues and starts once a device is 
 	test "$(cat "$T/e")" = "$(cat "$T/d")"
 '
 
+test_expect_success 'a signal while waiting ends the run and leaves no ticket' '
+	test_when_finished "touch \"$T/h.go\" \"$T/i.go\" \"$T/w.go\"; wait" &&
+	rm -f "$T/h" "$T/i" "$T/w" &&
+	bg h --gpus 1 &&
+	bg i --gpus 1 &&
+	wait_for "$T/h" &&
+	wait_for "$T/i" &&
+	bg w --gpus 1 --wait &&
+	i=0 &&
+	until ls "$LOCKS" | grep "^wait\." >/dev/null
+	do
+		i=$((i + 1)) &&
+		test $i -lt 1000 || return 1
+		sleep 0.02
+	done &&
+	kill -TERM "$(cat "$T/w.pid")" &&
+	{ wait "$(cat "$T/w.pid")"; status=$?; } &&
+	test $status != 0 &&
+	! test -e "$T/w" &&
+	! ls "$LOCKS" | grep "^wait\." &&
+	mlv gpus --json >gpus.json &&
+	jq -e ".waiting == []" gpus.json
+'
+
 test_expect_success 'a killed run frees its GPU' '
 	test_when_finished "touch \"$T/f.go\" \"$T/g.go\"; wait" &&
 	rm -f "$T/f" "$T/g" &&
