@@ -106,7 +106,7 @@ test: deps
 	$(PROVE) $(PROVE_OPTS) --exec '' t/unit/bin/t-* t/t[0-9]*.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory mlv
+	@$(MAKE) --no-print-directory mlv $(REFNET)
 	@./tools/demo.sh
 
 bench:

@@ -126,6 +126,24 @@ run git checkout -q main
 run git merge -q --no-edit labels
 run mlv diff --name-status HEAD~1 HEAD
 run mlv status --exit-code
+
+say "Runs: mlv run records seed, parameters, outputs, metrics, environment; no change to the trainer"
+run mlv run --name baseline --seed 7 -p epochs=5 -o refnet.safetensors -- mlv-refnet --epochs 5 -q -o refnet.safetensors
+run mlv run -q --name noisy --seed 7 -o noisy.safetensors -- mlv-refnet --nondeterministic --threads 4 -q -o noisy.safetensors
+run mlv runs
+run mlv runs show baseline
+run mlv lineage refnet.safetensors
+
+say "mlv repro runs a recorded run again in a temporary worktree and proves whether it reproduced"
+run mlv repro --verify baseline
+printf '$ mlv repro --verify noisy\n'
+if mlv repro --verify noisy; then
+	echo "demo: a nondeterministic run should not reproduce bit for bit" >&2
+	exit 1
+fi
+run mlv metrics diff baseline noisy
+run mlv env diff baseline noisy
+run mlv gpus
 run mlv gc --dry-run
 run mlv fsck
 printf '\nDemo finished: every step above ran for real.\n'
