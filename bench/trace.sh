@@ -1,8 +1,10 @@
 #!/bin/sh
 # The cost of tracing a command's file opens (mlv run's inputs and outputs
 # found with no flags): the same command run through mlv_proc_start()
-# untraced and traced, side by side, and strace -f --seccomp-bpf (the same
-# technique) as the reference when it is installed.
+# untraced, traced (the fast path: mlv-trace.so preloaded, ptrace for the
+# rest), traced with ptrace only (MLV_TRACE_PRELOAD=), side by side, and
+# strace -f --seccomp-bpf (the ptrace technique) as the reference when it
+# is installed.
 #
 #   bench/trace.sh                              100,000 files
 #   MLV_BENCH_TRACE_FILES=10000 bench/trace.sh  a quick run
@@ -32,6 +34,8 @@ driver=$work/trace-driver
 export LC_ALL=C
 
 [ -f libmlv.a ] || make --no-print-directory libmlv.a >&2
+[ -f mlv-trace.so ] || make --no-print-directory mlv-trace.so >&2
+preload=$top/mlv-trace.so
 mkdir -p "$work"
 # shellcheck disable=SC2046
 cc -O2 -Iinclude -D_GNU_SOURCE -pthread -o "$driver" bench/trace-driver.c libmlv.a \
@@ -67,7 +71,7 @@ print(n)
 EOF
 
 # best MODE CMD...: the best wall time of RUNS runs (MODE: plain, trace,
-# strace), and for trace the number of files the trace saw.
+# ptrace, strace), and for trace the number of files the trace saw.
 best() {
 	mode=$1
 	shift
@@ -77,7 +81,12 @@ best() {
 	while [ $i -lt "$RUNS" ]; do
 		case $mode in
 		plain)	t=$("$driver" "$@" 2>/dev/null | tail -n 1 | cut -d' ' -f1) ;;
-		trace)	line=$("$driver" --trace "$@" 2>/dev/null | tail -n 1)
+		trace|ptrace)
+			if [ "$mode" = trace ]; then
+				line=$(MLV_TRACE_PRELOAD=$preload "$driver" --trace "$@" 2>/dev/null | tail -n 1)
+			else
+				line=$(MLV_TRACE_PRELOAD= "$driver" --trace "$@" 2>/dev/null | tail -n 1)
+			fi
 			t=${line%% *}
 			files=$(echo "$line" | cut -d' ' -f2)
 			why=$(echo "$line" | cut -d' ' -f3-)
@@ -101,8 +110,8 @@ fi
 
 echo "# tracing overhead: $N small files, best of $RUNS ($(nproc) CPUs, $(uname -r))"
 echo
-echo "| command | untraced s | traced s | ratio | files seen | strace s | strace ratio |"
-echo "|---|---|---|---|---|---|---|"
+echo "| command | untraced s | traced s | ratio | files seen | ptrace only s | ratio | strace s | strace ratio |"
+echo "|---|---|---|---|---|---|---|---|---|"
 row() {
 	name=$1
 	shift
@@ -113,6 +122,10 @@ row() {
 	traced=$(best trace "$@")
 	files=${traced#* }
 	traced=${traced% *}
+	echo "$name: traced, ptrace only" >&2
+	pt=$(best ptrace "$@")
+	pt=${pt% *}
+	pr=$(awk -v a="$pt" -v b="$plain" 'BEGIN { printf "%.2f", a / b }')
 	st=- sr=-
 	if [ -n "$have_strace" ]; then
 		echo "$name: strace" >&2
@@ -121,7 +134,7 @@ row() {
 		sr=$(awk -v a="$st" -v b="$plain" 'BEGIN { printf "%.2f", a / b }')
 	fi
 	ratio=$(awk -v a="$traced" -v b="$plain" 'BEGIN { printf "%.2f", a / b }')
-	echo "| $name | $plain | $traced | $ratio | $files | $st | $sr |"
+	echo "| $name | $plain | $traced | $ratio | $files | $pt | $pr | $st | $sr |"
 }
 # The interpreter itself, not a launcher (pyenv shim) that would add its own start-up.
 py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true)

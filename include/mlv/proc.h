@@ -63,9 +63,27 @@
  * SA_NOCLDSTOP, and learn the command's exit from mlv_proc_pidfd().  The
  * tracees are killed if mlv dies (PTRACE_O_EXITKILL).
  *
- * Cost: each traced call stops twice (at the seccomp stop and at its
- * exit), two round trips to the tracer thread; calls not in the list
- * above run at full speed.  bench/trace.sh measures it.
+ * The fast path: when mlv-trace.so is found ($MLV_TRACE_PRELOAD, "" for
+ * none; else beside the running binary, else ../lib/mlv/ from there), it
+ * is added to the command's LD_PRELOAD (after the user's own) with
+ * MLV_TRACE_SHM and MLV_TRACE_COOKIE.  It wraps libc's open family,
+ * fopen, opendir, creat, truncate, rename/renameat and link, makes the
+ * system call itself with a 128-bit cookie in the 5th and 6th argument
+ * registers, and records successful calls into a memory area shared with
+ * mlv; the filter lets a call carrying the cookie through without a stop.
+ * Everything else (libc's internal opens, raw system calls, static or Go
+ * programs, programs whose LD_PRELOAD was removed, renameat2, linkat)
+ * still stops in the tracer.  The library's paths are made absolute with
+ * the working directory the library saw (kept across chdir/fchdir) and
+ * resolved by mlv when the command is waited for.  Records of a process
+ * are in the shared area as soon as the call returns: a process killed
+ * by a signal loses none.
+ *
+ * Cost: each call the library does not make stops twice (at the seccomp
+ * stop and at its exit), two round trips to the tracer thread; calls it
+ * makes cost a path join and, for a path not yet seen by that process, a
+ * record; calls not in the list above run at full speed.
+ * bench/trace.sh measures it.
  */
 
 struct mlv_proc;

@@ -45,6 +45,7 @@ struct proc_spawn {
 };
 
 struct proc_tracer;
+struct collector;
 
 /* The fast path (trace-preload.c): mlv-trace.so, its shared area and cookie. */
 struct proc_preload {
@@ -55,6 +56,7 @@ struct proc_preload {
 	char **envp;           /* the child's environment (the caller's strings, and own[]) */
 	char *own[4];
 	char *so;              /* the library's real path: no file of the run's */
+	struct collector *col; /* reads the records while the command runs */
 };
 
 struct proc_preload_file {
@@ -70,6 +72,9 @@ struct proc_preload_file {
  */
 struct proc_preload *proc_preload_new(char *const *envp);
 void proc_preload_free(struct proc_preload *pl);
+
+/* After the fork: start reading the records as they come. */
+void proc_preload_started(struct proc_preload *pl);
 
 /*
  * The files recorded by the library, one per path, resolved, in call

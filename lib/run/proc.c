@@ -290,6 +290,8 @@ int mlv_proc_start(struct mlv_proc **out, const struct mlv_proc_opts *o, int *ex
 		/* The tracer owns release[1] and setup[0] from here. */
 		traced = proc_trace_start(p, &s, release[1], setup[0], &fork_errno) == 0;
 		release[1] = setup[0] = -1;
+		if (traced && p->pl && p->pid > 0)
+			proc_preload_started(p->pl);
 		if (!traced) {
 			close_fd(&release[0]);
 			close_fd(&setup[1]);

@@ -9,12 +9,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mlv/buf.h"
@@ -23,6 +27,9 @@
 #include "run/trace-shm.h"
 
 #define PRELOAD_NAME "mlv-trace.so"
+
+static struct collector *collector_new(void);
+static void collector_free(struct collector *c);
 
 static int usable_path(const char *p)
 {
@@ -148,6 +155,7 @@ struct proc_preload *proc_preload_new(char *const *envp)
 		pl->own[3] = pl->envp[k++] = mlv_buf_detach(&b, NULL);
 	}
 	pl->so = realpath(so, NULL);
+	pl->col = collector_new();
 	free(so);
 	return pl;
 fail:
@@ -160,6 +168,7 @@ void proc_preload_free(struct proc_preload *pl)
 {
 	if (!pl)
 		return;
+	collector_free(pl->col);
 	if (pl->area)
 		munmap(pl->area, pl->size);
 	if (pl->memfd >= 0)
@@ -341,86 +350,231 @@ static int by_ns(const void *a, const void *b)
 	return 0;
 }
 
-size_t proc_preload_files(struct proc_preload *pl, struct proc_preload_file **out, size_t *lost)
-{
-	struct trace_shm_head *h = pl->area;
-	struct proc_preload_file *v = NULL;
-	size_t nr = 0, alloc = 0;
-	struct strmap raw = { 0 };
+/*
+ * The collector: a thread that reads and resolves the records while the
+ * command runs (every 20 ms), so that little is left when it is waited
+ * for; the last pass is made by proc_preload_files().
+ */
+struct collector {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int running, stop;
+	uint64_t off;              /* the next record to read */
+	uint64_t stuck_off;        /* an unpublished record seen there... */
+	unsigned stuck;            /* ...in this many passes */
+	struct proc_preload_file *v;
+	size_t nr, alloc;
+	struct strmap paths;       /* resolved path -> index in v (keys are v's) */
+	uint64_t *raw;             /* hashes of the records as written (kind, path) */
+	size_t *raw_idx;
+	size_t raw_cap, raw_nr;
 	struct resolver r;
-	uint64_t used = __atomic_load_n(&h->used, __ATOMIC_ACQUIRE), off = TRACE_SHM_HEAD;
-	char key[PATH_MAX + 2];
+	size_t lost;
+};
 
-	memset(&r, 0, sizeof(r));
+static size_t *raw_slot(struct collector *c, uint64_t h, int *found)
+{
+	size_t i;
 
-	*out = NULL;
-	*lost += __atomic_load_n(&h->overflow, __ATOMIC_RELAXED);
+	if ((c->raw_nr + 1) * 2 > c->raw_cap) {
+		size_t cap = c->raw_cap ? c->raw_cap * 2 : 1024;
+		uint64_t *raw = mlv_calloc(cap, sizeof(*raw));
+		size_t *idx = mlv_calloc(cap, sizeof(*idx));
+
+		for (i = 0; i < c->raw_cap; i++) {
+			size_t j;
+
+			if (!c->raw[i])
+				continue;
+			for (j = c->raw[i] & (cap - 1); raw[j]; j = (j + 1) & (cap - 1))
+				;
+			raw[j] = c->raw[i];
+			idx[j] = c->raw_idx[i];
+		}
+		free(c->raw);
+		free(c->raw_idx);
+		c->raw = raw;
+		c->raw_idx = idx;
+		c->raw_cap = cap;
+	}
+	for (i = h & (c->raw_cap - 1); c->raw[i]; i = (i + 1) & (c->raw_cap - 1)) {
+		if (c->raw[i] == h) {
+			*found = 1;
+			return &c->raw_idx[i];
+		}
+	}
+	c->raw[i] = h;
+	c->raw_nr++;
+	*found = 0;
+	return &c->raw_idx[i];
+}
+
+static void add_record(struct collector *c, const struct trace_rec *rec, unsigned kind, unsigned flags)
+{
+	uint64_t h = hash_str(rec->path, kind) | 1;
+	size_t *idx, i;
+	char *real;
+	int found;
+
+	/* The same name again (another process): only the flags. */
+	idx = raw_slot(c, h, &found);
+	if (found) {
+		c->v[*idx].flags |= flags;
+		return;
+	}
+	if (!(real = resolve(&c->r, rec->path, kind))) {
+		c->lost++;
+		*idx = SIZE_MAX;
+		return;
+	}
+	i = strmap_slot(&c->paths, real, &found);
+	if (found) {
+		free(real);
+		*idx = c->paths.vals[i];
+		c->v[*idx].flags |= flags;
+		return;
+	}
+	MLV_ALLOC_GROW(c->v, c->nr + 1, c->alloc);
+	c->v[c->nr].path = real;
+	c->v[c->nr].flags = flags;
+	c->v[c->nr].ns = rec->ns;
+	c->paths.keys[i] = real;
+	c->paths.vals[i] = c->nr;
+	c->paths.nr++;
+	*idx = c->nr++;
+}
+
+/* Read what was published since the last pass; `final`: skip unpublished records. */
+static void collect(struct proc_preload *pl, struct collector *c, int final)
+{
+	const struct trace_shm_head *h = pl->area;
+	uint64_t used = __atomic_load_n(&h->used, __ATOMIC_ACQUIRE);
+
 	if (used > pl->size)
 		used = pl->size;
-	while (off + 24 <= used) {
-		const char *base = (const char *)pl->area + off;
+	if (c->off < TRACE_SHM_HEAD)
+		c->off = TRACE_SHM_HEAD;
+	while (c->off + 24 <= used) {
+		const char *base = (const char *)pl->area + c->off;
 		uint64_t w = __atomic_load_n((const uint64_t *)base, __ATOMIC_ACQUIRE);
 		const struct trace_rec *rec = (const struct trace_rec *)base;
-		size_t len = TRACE_REC_LEN(w), plen;
+		size_t len = TRACE_REC_LEN(w);
 		unsigned kind = TRACE_REC_KIND(w);
-		int found;
-		size_t i;
 
-		if (!TRACE_REC_OK(w) || len < 24 || len % 8 || off + len > used ||
+		if (!TRACE_REC_OK(w) || len < 24 || len % 8 || c->off + len > used ||
 		    (kind != TRACE_REC_FOLLOW && kind != TRACE_REC_NAME) ||
 		    !memchr(rec->path, '\0', len - 16)) {
-			off += 8; /* not (yet) a record */
+			/* Not yet published, or its writer died before it was. */
+			if (!final && (c->stuck_off != c->off || ++c->stuck < 50)) {
+				if (c->stuck_off != c->off)
+					c->stuck = 0;
+				c->stuck_off = c->off;
+				return;
+			}
+			c->off += 8;
 			continue;
 		}
-		off += len;
-		plen = strlen(rec->path);
-		if (rec->path[0] != '/' || plen >= PATH_MAX)
-			continue;
-		/* One entry per kind and path as recorded (by any process). */
-		key[0] = (char)('0' + kind);
-		memcpy(key + 1, rec->path, plen + 1);
-		i = strmap_slot(&raw, key, &found);
-		if (found) {
-			v[raw.vals[i]].flags |= TRACE_REC_FLAGS(w);
-			if (rec->ns < v[raw.vals[i]].ns)
-				v[raw.vals[i]].ns = rec->ns;
-			continue;
+		c->off += len;
+		if (rec->path[0] == '/' && strlen(rec->path) < PATH_MAX)
+			add_record(c, rec, kind, TRACE_REC_FLAGS(w));
+	}
+}
+
+static void *collector_main(void *arg)
+{
+	struct proc_preload *pl = arg;
+	struct collector *c = pl->col;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop) {
+		struct timespec ts;
+
+		collect(pl, c, 0);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
 		}
-		MLV_ALLOC_GROW(v, nr + 1, alloc);
-		v[nr].path = mlv_strdup(key);
-		v[nr].flags = TRACE_REC_FLAGS(w);
-		v[nr].ns = rec->ns;
-		raw.keys[i] = v[nr].path;
-		raw.vals[i] = nr;
-		raw.nr++;
-		nr++;
+		if (!c->stop)
+			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 	}
-	strmap_release(&raw, 0);
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
 
-	for (size_t i = 0; i < nr; i++) {
-		char *key_path = v[i].path;
-		char *real = resolve(&r, key_path + 1, (unsigned)(key_path[0] - '0'));
+void proc_preload_started(struct proc_preload *pl)
+{
+	struct collector *c = pl->col;
+	sigset_t all, old;
 
-		free(key_path);
-		if (!real)
-			++*lost;
-		v[i].path = real;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	c->running = !pthread_create(&c->thread, NULL, collector_main, pl);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void collector_stop(struct collector *c)
+{
+	if (!c->running)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	c->running = 0;
+}
+
+static struct collector *collector_new(void)
+{
+	struct collector *c = mlv_calloc(1, sizeof(*c));
+
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	return c;
+}
+
+static void collector_free(struct collector *c)
+{
+	if (!c)
+		return;
+	collector_stop(c);
+	for (size_t i = 0; i < c->nr; i++)
+		free(c->v[i].path);
+	free(c->v);
+	strmap_release(&c->paths, 0);
+	free(c->raw);
+	free(c->raw_idx);
+	for (size_t i = 0; i < c->r.nr_real; i++)
+		free(c->r.real[i]);
+	free(c->r.real);
+	strmap_release(&c->r.dirs, 1);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	free(c);
+}
+
+size_t proc_preload_files(struct proc_preload *pl, struct proc_preload_file **out, size_t *lost)
+{
+	struct collector *c = pl->col;
+	struct proc_preload_file *v;
+
+	collector_stop(c);
+	collect(pl, c, 1);
+	*lost += c->lost + __atomic_load_n(&((struct trace_shm_head *)pl->area)->overflow,
+					   __ATOMIC_RELAXED);
+	*out = NULL;
+	if (!c->nr)
+		return 0;
+	v = mlv_calloc(c->nr, sizeof(*v));
+	for (size_t i = 0; i < c->nr; i++) {
+		v[i] = c->v[i];
+		v[i].path = mlv_strdup(c->v[i].path);
 	}
-	for (size_t i = 0; i < r.nr_real; i++)
-		free(r.real[i]);
-	free(r.real);
-	strmap_release(&r.dirs, 1);
-
-	/* Drop the unresolved, then in the order of the calls. */
-	{
-		size_t k = 0;
-
-		for (size_t i = 0; i < nr; i++)
-			if (v[i].path)
-				v[k++] = v[i];
-		nr = k;
-	}
-	qsort(v, nr, sizeof(*v), by_ns);
+	/* In the order of the calls (the processes' records interleave). */
+	qsort(v, c->nr, sizeof(*v), by_ns);
 	*out = v;
-	return nr;
+	return c->nr;
 }
