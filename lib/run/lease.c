@@ -598,8 +598,6 @@ done:
 		mlv_tempfile_remove(ticket); /* unlinked while still locked */
 	if (ticketfd >= 0)
 		close(ticketfd);
-	if (lockfd >= 0)
-		close(lockfd);
 	if (taken) {
 		l->gpus = mlv_calloc(a.nr_taken, sizeof(*l->gpus));
 		l->slots = mlv_calloc(a.nr_taken, sizeof(*l->slots));
@@ -612,8 +610,11 @@ done:
 		l->nr = a.nr_taken;
 		a.nr_taken = 0;
 		l->since = time(NULL);
+		/* named before acquire.lock goes, so that no probe sees a nameless holder */
 		ret = mlv_lease_set_run(l, opts->run_id);
 	}
+	if (lockfd >= 0)
+		close(lockfd);
 	attempt_drop(&a);
 	if (a.dirfd >= 0)
 		close(a.dirfd);
