@@ -138,16 +138,19 @@ test_expect_success HOLD 'run.gpuSlots lets two holders share a device' '
 	jq -e "[.gpus[0].holders[].slot] == [0, 1]" out.json
 '
 
-test_expect_success 'the repository configuration wins over the user one' '
+test_expect_success 'a committed .mlv/config cannot choose the lock directory; local config can' '
 	test_create_repo repo &&
 	mkdir repo/.mlv &&
 	printf "[run]\n\tlockDir = %s\n\tgpuSlots = 3\n" "$TRASH_DIRECTORY/other" >repo/.mlv/config &&
 	git config --global --unset mlv.run.lockDir &&
 	test_when_finished "git config --global mlv.run.lockDir \"$LOCKS\"" &&
 	(cd repo && mlv gpus --json) >out.json &&
+	jq -e ".lock_dir == \"/tmp/mlv-gpu-locks\" and .slots == 1" out.json &&
+	printf "[run]\n\tlockDir = %s\n\tgpuSlots = 3\n" "$TRASH_DIRECTORY/other" >repo/.mlv/config.local &&
+	(cd repo && mlv gpus --json) >out.json &&
 	jq -e ".lock_dir == \"$TRASH_DIRECTORY/other\" and .slots == 3" out.json &&
-	mlv gpus --json >out.json &&
-	jq -e ".lock_dir == \"/tmp/mlv-gpu-locks\" and .slots == 1" out.json
+	(cd repo && git config mlv.run.gpuSlots 2 && mlv gpus --json) >out.json &&
+	jq -e ".slots == 2" out.json
 '
 
 # with_config <key> <value> <command>...: mlv.<key> set in the user configuration meanwhile

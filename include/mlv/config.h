@@ -20,6 +20,11 @@
  * caller frees.  MLV_ENOTFOUND (no message set) when no file sets it.
  */
 int mlv_config_get(struct mlv_repo *r, const char *key, char **out);
+/*
+ * The same without the committed .mlv/config: for settings of the machine
+ * (where GPU leases are kept) that a cloned repository must not choose.
+ */
+int mlv_config_get_local(struct mlv_repo *r, const char *key, char **out);
 
 #pragma GCC visibility pop
 

@@ -40,7 +40,7 @@ static int from_file(struct mlv_repo *r, const char *rel, const char *key, char 
 	return ret;
 }
 
-int mlv_config_get(struct mlv_repo *r, const char *key, char **out)
+static int config_get(struct mlv_repo *r, const char *key, char **out, int committed)
 {
 	git_config *cfg = NULL;
 	git_buf b = { 0 };
@@ -65,9 +65,19 @@ int mlv_config_get(struct mlv_repo *r, const char *key, char **out)
 	free(gkey);
 	if (!ret)
 		ret = from_file(r, ".mlv/config.local", key, out);
-	if (!ret)
+	if (!ret && committed)
 		ret = from_file(r, ".mlv/config", key, out);
 	if (ret < 0)
 		return ret;
 	return ret ? 0 : MLV_ENOTFOUND;
+}
+
+int mlv_config_get(struct mlv_repo *r, const char *key, char **out)
+{
+	return config_get(r, key, out, 1);
+}
+
+int mlv_config_get_local(struct mlv_repo *r, const char *key, char **out)
+{
+	return config_get(r, key, out, 0);
 }

@@ -160,7 +160,7 @@ static int config_get(struct mlv_repo *r, const char *key, char **out)
 	*out = NULL;
 	if (!r)
 		return global_config(key, out);
-	ret = mlv_config_get(r, key, out);
+	ret = mlv_config_get_local(r, key, out);
 	if (ret == MLV_ENOTFOUND)
 		return 0;
 	return ret < 0 ? ret : 1;

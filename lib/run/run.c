@@ -682,7 +682,8 @@ static int lease_gpus(struct run *R)
 	    (err = mlv_lease_config_read(&cfg, R->r)))
 		goto done;
 	lo.wait = R->o->wait;
-	lo.timeout_ms = R->o->wait_seconds < 0 ? -1 : R->o->wait_seconds * 1000;
+	lo.timeout_ms = R->o->wait_seconds < 0 || R->o->wait_seconds > INT_MAX / 1000 ? -1 :
+			R->o->wait_seconds * 1000;
 	lo.run_id = R->id;
 	lo.interrupted = lease_interrupted;
 	if ((err = mlv_lease_acquire(&R->lease, &R->inv, &req, &cfg, &lo)))
