@@ -91,6 +91,26 @@ test_expect_success 'runs the cache knows are not read again' '
 	)
 '
 
+test_expect_success 'loose refs untouched since the last listing are trusted, a rewritten one is read' '
+	test_create_repo inplace &&
+	(
+		cd inplace &&
+		mlv init &&
+		make_run 20261126-060000-0000000a a "{}" "{}" &&
+		make_run 20261126-070000-0000000b b "{}" "{}" &&
+		old=$(git rev-parse refs/mlv/runs/20261126-060000-0000000a) &&
+		make_run 20261126-060000-0000000a renamed "{}" "{}" &&
+		new=$(git rev-parse refs/mlv/runs/20261126-060000-0000000a) &&
+		git update-ref refs/mlv/runs/20261126-060000-0000000a $old &&
+		sleep 3 &&
+		mlv runs >/dev/null &&
+		make_run 20261126-080000-0000000c c "{}" "{}" &&
+		echo $new >.git/refs/mlv/runs/20261126-060000-0000000a &&
+		mlv runs --json >out.json &&
+		jq -e ".total == 3 and .runs[2].name == \"renamed\" and .runs[1].name == \"b\"" out.json
+	)
+'
+
 test_expect_success 'the cache deleted: rebuilt from the refs' '
 	(
 		cd repo &&

@@ -550,7 +550,8 @@ static int open_runs_refdir(struct mlv_repo *r)
 	return fd;
 }
 
-static int read_loose(struct mlv_repo *r, struct runs_ref_list *l)
+static int read_loose(struct mlv_repo *r, struct runs_ref_list *l, runs_known_fn known,
+		      void *known_ctx, int64_t trust_before_ns)
 {
 	int dfd = open_runs_refdir(r);
 	struct dirent *de;
@@ -584,6 +585,19 @@ static int read_loose(struct mlv_repo *r, struct runs_ref_list *l)
 			ref_add(l, name, len, "");
 			continue;
 		}
+		if (known && de->d_type == DT_REG) {
+			const char *hex_known = known(known_ctx, name);
+			struct stat st;
+
+			if (hex_known &&
+			    !fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) &&
+			    S_ISREG(st.st_mode) &&
+			    (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec <
+				    trust_before_ns) {
+				ref_add(l, name, len, hex_known);
+				continue;
+			}
+		}
 		fd = openat(dirfd(dir), name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			/* a subdirectory, a symlink: listed as bad */
@@ -612,14 +626,15 @@ static int ref_cmp(const void *a, const void *b)
 	return c;
 }
 
-int runs_refs_list(struct mlv_repo *r, struct runs_ref_list *out)
+int runs_refs_list(struct mlv_repo *r, struct runs_ref_list *out, runs_known_fn known,
+		   void *known_ctx, int64_t trust_before_ns)
 {
 	struct runs_ref_list packed = { 0 }, loose = { 0 };
 	size_t i = 0, j = 0;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	if ((ret = read_packed(r, &packed)) || (ret = read_loose(r, &loose)))
+	if ((ret = read_packed(r, &packed)) || (ret = read_loose(r, &loose, known, known_ctx, trust_before_ns)))
 		goto done;
 	qsort(packed.v, packed.nr, sizeof(*packed.v), ref_cmp);
 	qsort(loose.v, loose.nr, sizeof(*loose.v), ref_cmp);

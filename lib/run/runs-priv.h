@@ -27,7 +27,16 @@ struct runs_ref_list {
  * over packed ones.  Loose names that are not ids are listed with an
  * empty `hex` (never opened); symbolic refs and subdirectories too.
  */
-int runs_refs_list(struct mlv_repo *r, struct runs_ref_list *out);
+/*
+ * `known` (nullable) saves reading loose ref files that did not change: a
+ * file whose ctime is before `trust_before_ns` (the time of the previous
+ * listing, less a margin) and whose name `known` gives a commit for is
+ * taken to name that commit.  ctime cannot be set back by any tool, and
+ * git replaces a ref by renaming a new file over it.
+ */
+typedef const char *(*runs_known_fn)(void *ctx, const char *name);
+int runs_refs_list(struct mlv_repo *r, struct runs_ref_list *out, runs_known_fn known,
+		   void *known_ctx, int64_t trust_before_ns);
 void runs_ref_list_release(struct runs_ref_list *l);
 
 /*

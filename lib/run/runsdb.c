@@ -143,6 +143,9 @@ static const struct mlv_db_schema schema = {
 	SQL__COUNT,
 };
 
+/* Loose ref files changed this close to the previous listing are read again. */
+#define RACY_MARGIN_NS (2ll * 1000000000)
+
 struct cache {
 	struct mlv_repo *r;
 	struct mlv_db *db;
@@ -592,6 +595,14 @@ static struct pair *pairs_find(struct pairs *p, const char *name)
 	return p->nr ? bsearch(name, p->v, p->nr, sizeof(*p->v), pair_cmp) : NULL;
 }
 
+/* For runs_refs_list(): the commit the cache holds for a ref name. */
+static const char *known_hex(void *ctx, const char *name)
+{
+	struct pair *p = pairs_find(ctx, name);
+
+	return p ? p->hex : NULL;
+}
+
 static int report_skipped(struct cache *c)
 {
 	sqlite3_stmt *st = stmt(c, SQL_SKIP_ALL);
@@ -617,8 +628,11 @@ done:
 
 static int do_sync(struct cache *c, struct mlv_runs_sync_stats *stats)
 {
-	struct mlv_buf sig = MLV_BUF_INIT, old = MLV_BUF_INIT;
+	struct mlv_buf sig = MLV_BUF_INIT, old = MLV_BUF_INIT, listed = MLV_BUF_INIT;
 	struct runs_ref_list refs = { 0 };
+	int64_t trust_ns = 0, now_ns;
+	uint64_t trust;
+	char nowbuf[32];
 	struct pairs runs = { 0 }, skipped = { 0 };
 	struct mlv_repo *r = c->r;
 	int racy, ret, began = 0;
@@ -632,14 +646,18 @@ static int do_sync(struct cache *c, struct mlv_runs_sync_stats *stats)
 		stats->fast = 1;
 		goto report;
 	}
-	if ((ret = runs_refs_list(r, &refs)))
-		goto done;
 	/* a rebuild writes tens of MB in one transaction: keep it in memory until commit */
 	DB(c, mlv_db_exec(c->db, "PRAGMA cache_size = -262144"));
 	DB(c, mlv_db_begin(c->db));
 	began = 1;
 	if ((ret = pairs_load(c, SQL_RUN_PAIRS, &runs)) ||
-	    (ret = pairs_load(c, SQL_SKIP_PAIRS, &skipped)))
+	    (ret = pairs_load(c, SQL_SKIP_PAIRS, &skipped)) ||
+	    (ret = meta_get(c, "listed", &listed)))
+		goto done;
+	if (listed.len && !mlv_parse_decimal(&trust, listed.ptr, listed.len))
+		trust_ns = (int64_t)trust - RACY_MARGIN_NS;
+	now_ns = mlv_now_ns();
+	if ((ret = runs_refs_list(r, &refs, trust_ns > 0 ? known_hex : NULL, &runs, trust_ns)))
 		goto done;
 	stats->rebuilt = !runs.nr && !skipped.nr;
 	for (i = 0; i < refs.nr; i++) {
@@ -718,7 +736,9 @@ static int do_sync(struct cache *c, struct mlv_runs_sync_stats *stats)
 		sqlite3_bind_text(st, 1, skipped.v[i].name, -1, SQLITE_TRANSIENT);
 		DB(c, mlv_db_run(c->db, st, "cannot write the cache"));
 	}
-	if ((ret = meta_set(c, "sig", racy ? "" : sig.ptr)))
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", (long long)now_ns);
+	if ((ret = meta_set(c, "sig", racy ? "" : sig.ptr)) ||
+	    (ret = meta_set(c, "listed", nowbuf)))
 		goto done;
 	DB(c, mlv_db_commit(c->db));
 	began = 0;
@@ -732,6 +752,7 @@ done:
 	pairs_release(&skipped);
 	mlv_buf_release(&sig);
 	mlv_buf_release(&old);
+	mlv_buf_release(&listed);
 	return ret;
 }
 
