@@ -132,6 +132,8 @@ static const char *const migrations[] = {
 	" commit_hex TEXT NOT NULL,"
 	" why TEXT NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;",
+	/* 2: comparing with the refs reads (id, commit) without the records */
+	"CREATE INDEX runs_pairs ON runs (id, commit_hex);",
 };
 
 static const struct mlv_db_schema schema = {
