@@ -233,18 +233,23 @@ static void print_manifest(const json_t *m, int verbose)
 static int show(struct mlv_ctx *ctx, int argc, const char **argv)
 {
 	struct opt_list vars = { 0 };
-	int json = 0, verbose = 0, no_cache = 0, n;
+	int json = 0, verbose = 0, no_cache = 0, all = 0, files = 0, n;
 	const struct option opts[] = {
 		OPT_BOOL_F(0, "json", &json, "print the manifest as one JSON object"),
 		OPT_BOOL_F('v', "verbose", &verbose, "list the Python distributions"),
 		OPT_BOOL_F(0, "no-cache", &no_cache, "neither read nor write the Python cache"),
 		OPT_LIST_F(0, "env-var", &vars, "<name>", "record this variable too"),
+		OPT_BOOL_F(0, "all", &all, "with diff: also list volatile differences"),
+		OPT_BOOL_F(0, "files", &files, "with diff: compare two env.json files"),
 		OPT_END_F,
 	};
 	struct mlv_env_opts o = MLV_ENV_OPTS_INIT;
 	json_t *m;
 
 	n = parse_options_stop(argc, argv, opts, env_usage);
+	if (all || files)
+		usage_error(env_usage, opts, "--%s is an option of 'mlv env diff'",
+			    all ? "all" : "files");
 	argv[n] = NULL;
 	o.argv = n ? argv : NULL;
 	o.repo = ctx->repo;
