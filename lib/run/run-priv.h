@@ -3,11 +3,18 @@
 
 #include <git2.h>
 #include <jansson.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "mlv/buf.h"
+#include "mlv/gpu.h"
 #include "mlv/pointer.h"
+#include "mlv/proc.h"
+#include "mlv/runs.h"
 
 struct mlv_repo;
+struct mlv_lease;
+struct mlv_metrics;
 
 /* A pointer to keep in a run's tree, e.g. "outputs/model.safetensors.mlv". */
 struct run_pointer {
@@ -38,10 +45,47 @@ json_t *run_param_value(const char *v, size_t len);
 int run_params_add_arg(json_t *params, const char *arg);
 int run_params_add_file(json_t *params, int topfd, const char *path);
 
+/* The run being made (run.c), shared with runio.c. */
+struct envv {
+	char **v;
+	size_t n, alloc;
+};
+
+struct run {
+	struct mlv_repo *r;
+	const struct mlv_run_opts *o;
+	char id[MLV_RUN_ID_SIZE];
+	uint32_t seed;
+	struct timespec start_ts;
+	double t0;
+	json_t *rec, *params, *env;
+	struct mlv_buf diff;
+	git_oid head;
+	int have_head;
+	char *branch;
+	char *live;    /* the live directory, absolute */
+	int livefd;
+	struct envv envp;
+	struct mlv_gpu_inventory inv;
+	int have_inv;
+	struct mlv_lease *lease;
+	struct mlv_metrics *metrics;
+	struct run_pointer *ptrs;
+	size_t nptrs, aptrs;
+	json_t *inputs, *outputs;
+	char *top_real;
+};
+
+void run_warnf(struct run *R, const char *fmt, ...) MLV_PRINTF(2, 3);
+/* Keep a copy of pointer `p` in the run's tree at `dir`/`path`.mlv. */
+void run_keep_pointer(struct run *R, const char *dir, const char *path,
+		      const struct mlv_pointer *p);
+/* Inputs and outputs (runio.c): declared and traced; outputs stored when `ok`. */
+int run_inputs_outputs(struct run *R, const struct mlv_proc_result *res, int ok);
+/* Store the live directory's logs (and series) and keep their pointers. */
+int run_store_logs(struct run *R, json_t *logs, int series);
+
 /* The pump (pump.c): the command's output and metrics while it runs. */
-struct mlv_metrics;
-struct mlv_proc;
-#include "mlv/proc.h"
 struct run_pump {
 	struct mlv_proc *proc;
 	pid_t pgid;
