@@ -50,6 +50,11 @@ int cmd_version(int argc, const char **argv, struct mlv_ctx *ctx);
 int cmd_complete(int argc, const char **argv, struct mlv_ctx *ctx);
 
 /* Messages (cmd/output.c).  die*() exit 128; error() returns -1. */
+/*
+ * What die() and die_lib() exit with: 128, or 125 in a command that runs
+ * another one (`mlv run`), whose own statuses follow env(1).
+ */
+extern int die_status;
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 /* "fatal: <mlv_error_last()>", exit 128. */
 void die_lib(void) __attribute__((noreturn));
@@ -116,6 +121,12 @@ char *forgotten_checkout(struct mlv_ctx *ctx, const struct mlv_artifact *a);
 
 /* `path` (repo-relative) shown relative to where the user stands. */
 const char *path_show(struct mlv_ctx *ctx, const char *path);
+/*
+ * Any text from a file, a record or a command's output, safe for a
+ * terminal: quoted with C escapes when it holds a control character, a
+ * quote or a backslash (four rotating buffers, like path_show()).
+ */
+const char *text_show(const char *s);
 
 /*
  * `path` (repo-relative) relative to where the user stands, quoted for sh

@@ -276,7 +276,7 @@ struct table {
 static void table_add(struct table *t, const char *s)
 {
 	MLV_ALLOC_GROW(t->cells, t->nr + 1, t->alloc);
-	t->cells[t->nr++] = mlv_strdup(s);
+	t->cells[t->nr++] = mlv_strdup(text_show(s));
 }
 
 static void table_print(struct table *t)
@@ -440,7 +440,7 @@ static int only_in(const json_t *row, const char *side)
 
 static void md_cell(const char *s)
 {
-	for (; *s; s++) {
+	for (s = text_show(s); *s; s++) {
 		if (*s == '|' || *s == '\\' || *s == '`' || *s == '*' || *s == '_' || *s == '<')
 			putchar('\\');
 		putchar(*s == '\n' ? ' ' : *s);

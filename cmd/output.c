@@ -21,6 +21,8 @@ static void vreport(const char *prefix, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+int die_status = 128;
+
 void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -28,7 +30,7 @@ void die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport("fatal: ", fmt, ap);
 	va_end(ap);
-	exit(128);
+	exit(die_status);
 }
 
 /* The library's hint for its last error, if it gave one. */
@@ -52,7 +54,7 @@ void die_lib(void)
 {
 	report("fatal: ", "%s", mlv_error_last());
 	lib_hint();
-	exit(128);
+	exit(die_status);
 }
 
 int error(const char *fmt, ...)
@@ -308,6 +310,18 @@ const char *path_show(struct mlv_ctx *ctx, const char *path)
 
 	mlv_buf_reset(b);
 	mlv_path_relative(b, path, ctx->repo->prefix);
+	quote_name(b);
+	return b->ptr;
+}
+
+const char *text_show(const char *s)
+{
+	static struct mlv_buf bufs[4];
+	static int k;
+	struct mlv_buf *b = &bufs[k++ & 3];
+
+	mlv_buf_reset(b);
+	mlv_buf_adds(b, s ? s : "");
 	quote_name(b);
 	return b->ptr;
 }

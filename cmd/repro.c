@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "builtin.h"
+#include "mlv/quote.h"
 #include "mlv/repro.h"
 #include "mlv/runs.h"
 #include "mlv/tensordiff.h"
@@ -303,10 +304,32 @@ static void warn_run(void *data, const char *what, const char *why)
 	warning("%s: %s", what, why);
 }
 
+/*
+ * Say what is about to run, always: a run may have come from anyone
+ * through git fetch, and repro runs the command it recorded.
+ */
 static void started(void *data, const char *orig, const char *worktree)
 {
-	if (!*(int *)data)
+	struct mlv_ctx *ctx = data;
+	struct mlv_buf cmd = MLV_BUF_INIT;
+	json_t *run = NULL, *v;
+	char id[MLV_RUN_ID_SIZE];
+	size_t i;
+
+	if (!mlv_runs_resolve(ctx->repo, orig, id, &run)) {
+		json_array_foreach(json_object_get(run, "argv"), i, v) {
+			if (i)
+				mlv_buf_addch(&cmd, ' ');
+			mlv_sq_quote(&cmd, json_string_value(v) ? json_string_value(v) : "");
+		}
 		fprintf(stderr, "mlv repro: running %s again in %s\n", orig, worktree);
+		fprintf(stderr, "mlv repro: command: %s (recorded by %s on %s)\n", cmd.ptr,
+			text_show(json_string_value(json_object_get(run, "user"))),
+			text_show(json_string_value(json_object_get(run, "host"))));
+	}
+	mlv_error_clear();
+	json_decref(run);
+	mlv_buf_release(&cmd);
 }
 
 int cmd_repro(int argc, const char **argv, struct mlv_ctx *ctx)
@@ -333,7 +356,7 @@ int cmd_repro(int argc, const char **argv, struct mlv_ctx *ctx)
 	o.stdout_to_stderr = json;
 	o.warn = warn_msg;
 	o.started = started;
-	o.started_ctx = &quiet;
+	o.started_ctx = ctx;
 	ret = mlv_repro(ctx->repo, &o, &res);
 	if (ret < 0) {
 		if (*res.new_id)

@@ -9,9 +9,21 @@
 #include "builtin.h"
 #include "mlv/run.h"
 
+/* Warnings may quote the command's output: never raw to the terminal. */
 static void run_warn(void *ctx, const char *msg)
 {
-	warning("%s", msg);
+	struct mlv_buf b = MLV_BUF_INIT;
+
+	for (const char *p = msg; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c == 0x7f)
+			mlv_buf_addf(&b, "\\%03o", c);
+		else
+			mlv_buf_addch(&b, (char)c);
+	}
+	warning("%s", b.ptr ? b.ptr : "");
+	mlv_buf_release(&b);
 }
 
 static char **repo_paths(struct mlv_ctx *ctx, const struct opt_list *l)
@@ -103,6 +115,7 @@ int cmd_run(int argc, const char **argv, struct mlv_ctx *ctx)
 	char **in_paths, **out_paths, **metric_paths, **param_paths;
 	int ret;
 
+	die_status = 125;
 	n = parse_options_stop(argc, argv, opts, usage);
 	if (!n)
 		usage_error(usage, opts, "no command to run");

@@ -18,7 +18,7 @@ test_expect_success 'setup' '
 	git add -A && test_tick && git commit -q -m init &&
 	# what the tests write is not the project'"'"'s source
 	test_write_lines /err /out /out.txt /out.json /refs /tree /run.json /expect /patch \
-		/ptr /saved /args.txt /seed.txt /env.txt >>.git/info/exclude
+		/ptr /saved /args.txt /seed.txt /env.txt /live /first /fifo.out /ran >>.git/info/exclude
 '
 
 test_expect_success 'mlv run -- true records a run as a commit on refs/mlv/runs/<id>' '
@@ -89,13 +89,37 @@ test_expect_success 'parameters from -p and -P keep their types' '
 	jq -e ".params == {\"lr\": 0.01, \"model.depth\": 4, \"model.act\": \"relu\", \"opt\": \"adam\", \"epochs\": 3, \"name\": \"base\", \"flag\": true, \"v\": 0.001}" run.json &&
 	echo "{\"a\": {\"b\": [1, 2]}, \"c\": \"x\"}" >p.json &&
 	mlv run -q -P p.json -- true &&
-	last_run | jq -e ".params == {\"a.b\": [1, 2], \"c\": \"x\"}" &&
+	last_run | jq -e ".params == {\"a.b\": \"[1,2]\", \"c\": \"x\"}" &&
+	mlv runs show >/dev/null &&
+	cat >list.yaml <<-\EOF &&
+	layers:
+	  - 64
+	  - 32
+	betas:
+	- 0.9
+	- 0.99
+	after: 1
+	EOF
+	mlv run -q -P list.yaml -p zero=01 -p big=123456789012345678901234 -- true &&
+	last_run | jq -e ".params == {\"layers\": \"[64, 32]\", \"betas\": \"[0.9, 0.99]\", \"after\": 1, \"zero\": \"01\", \"big\": \"123456789012345678901234\"}" &&
+	mlv runs show >/dev/null &&
 	test_expect_code 125 mlv run -p novalue -- true 2>err &&
 	grep "novalue" err &&
 	echo "- a" >bad.yaml &&
 	test_expect_code 125 mlv run -P bad.yaml -- true 2>err &&
 	grep "bad.yaml:1" err &&
-	rm -f params.yaml p.json bad.yaml run.json
+	rm -f params.yaml p.json bad.yaml list.yaml run.json
+'
+
+test_expect_success 'text a run cannot record as JSON is refused before anything runs' '
+	n=$(git for-each-ref refs/mlv/runs | wc -l) &&
+	test_expect_code 125 mlv run -- printf "%s" "$(printf "a\\377b")" 2>err &&
+	grep "argv\[2\] is not valid UTF-8" err &&
+	test_expect_code 125 mlv run -p "k=$(printf "\\377")" -- true 2>err &&
+	grep "not valid UTF-8" err &&
+	test "$(git for-each-ref refs/mlv/runs | wc -l)" = $n &&
+	ls .git/mlv/runs/live >live &&
+	test_must_be_empty live
 '
 
 test_expect_success 'a dirty work tree: the diff, untracked source files included, is stored' '
@@ -108,7 +132,16 @@ test_expect_success 'a dirty work tree: the diff, untracked source files include
 	grep "^+print(2)" patch &&
 	grep "^+helper" patch &&
 	grep "new_module.py" patch &&
-	git checkout -q train.py && rm new_module.py
+	git checkout -q train.py && rm new_module.py &&
+	head -c 1048577 /dev/zero >big.dat && echo "TOKEN=1" >.env && echo k >server.pem &&
+	echo small >small.txt &&
+	mlv run -q -- true 2>err &&
+	grep "leaves out untracked .env (named like credentials), big.dat (larger than 1 MiB), server.pem" err &&
+	ref=$(git for-each-ref --sort=-refname --count=1 --format="%(refname)" refs/mlv/runs) &&
+	git cat-file blob "$ref:diff.patch" >patch &&
+	grep "small.txt" patch &&
+	! grep "big.dat\|\.env\|server.pem\|TOKEN" patch &&
+	rm -f big.dat .env server.pem small.txt
 '
 
 test_expect_success 'outputs given with -o are stored, tracked and named in the run' '
@@ -123,6 +156,30 @@ test_expect_success 'outputs given with -o are stored, tracked and named in the 
 	ref=$(git for-each-ref --sort=-refname --count=1 --format="%(refname)" refs/mlv/runs) &&
 	git cat-file blob "$ref:outputs/model.safetensors.mlv" >ptr &&
 	test_cmp model.safetensors.mlv ptr
+'
+
+test_expect_success 'outputs mlv could not track are refused before the command runs' '
+	mkdir -p tracked && echo a >tracked/a && mlv add -q tracked &&
+	ln -s tracked lnk &&
+	git add train.py &&
+	for o in tracked/a lnk lnk/b train.py .git/x "a
+b"
+	do
+		test_expect_code 125 mlv run -o "$o" -- touch ran 2>err &&
+		test_path_is_missing ran || return 1
+	done &&
+	test_expect_code 125 mlv run -o tracked/a -- true 2>err &&
+	grep "inside the tracked directory tracked: give -o tracked" err &&
+	test_expect_code 125 mlv run -o train.py -- true 2>err &&
+	grep "tracked by git" err &&
+	rm lnk
+'
+
+test_expect_success 'a reader of mlv'"'"'s output that goes away does not stop the run' '
+	{ mlv run -o piped2.txt -- sh -c "i=0; while [ \$i -lt 3000 ]; do echo line \$i; i=\$((i+1)); done; echo x >piped2.txt" 2>err | head -n 1 >first; } &&
+	echo "line 0" >expect && test_cmp expect first &&
+	grep "ok (exit 0" err &&
+	test_path_is_file piped2.txt.mlv
 '
 
 test_expect_success 'a declared input must be tracked; a tracked one is recorded by id' '

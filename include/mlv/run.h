@@ -76,9 +76,12 @@ void mlv_run_outcome_release(struct mlv_run_outcome *out);
 /*
  * The uncommitted state of the work tree against HEAD, as a git patch
  * (binary files included; untracked files that git does not ignore
- * included as new files).  Empty `out` when clean.
+ * included as new files, except those larger than MLV_RUN_DIFF_FILE_MAX
+ * or named like credentials (.env, *.pem, id_rsa ...): their names, and
+ * why, are appended to `skipped`).  Empty `out` when clean.
  */
-int mlv_run_worktree_diff(struct mlv_repo *r, struct mlv_buf *out);
+#define MLV_RUN_DIFF_FILE_MAX (1u << 20)
+int mlv_run_worktree_diff(struct mlv_repo *r, struct mlv_buf *out, struct mlv_buf *skipped);
 /* Apply such a patch to the work tree of `r` (which is at the patch's base commit). */
 int mlv_run_apply_diff(struct mlv_repo *r, const void *patch, size_t len);
 

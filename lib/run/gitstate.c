@@ -1,7 +1,9 @@
 #include <git2.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mlv/error.h"
+#include "mlv/fs.h"
 #include "mlv/repo.h"
 #include "mlv/run.h"
 
@@ -31,8 +33,67 @@ static int append_line(const git_diff_delta *delta, const git_diff_hunk *hunk,
 	return 0;
 }
 
-int mlv_run_worktree_diff(struct mlv_repo *r, struct mlv_buf *out)
+/*
+ * Untracked files that a run's patch leaves out: larger than
+ * MLV_RUN_DIFF_FILE_MAX (data that is not tracked yet, not source), or
+ * named like a file of credentials.
+ */
+static int secret_name(const char *path)
 {
+	static const char *const exact[] = {
+		".env", ".netrc", ".pgpass", ".npmrc", ".pypirc", "id_rsa", "id_dsa",
+		"id_ecdsa", "id_ed25519", "credentials", ".git-credentials", NULL,
+	};
+	static const char *const suffix[] = { ".pem", ".key", ".p12", ".pfx", ".kdbx", NULL };
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	for (size_t i = 0; exact[i]; i++)
+		if (!strcmp(base, exact[i]))
+			return 1;
+	if (!strncmp(base, ".env.", 5) || !strncmp(base, "id_rsa", 6) || strstr(base, "secret"))
+		return 1;
+	for (size_t i = 0; suffix[i]; i++) {
+		size_t e = strlen(suffix[i]);
+
+		if (n > e && !strcmp(base + n - e, suffix[i]))
+			return 1;
+	}
+	return 0;
+}
+
+struct diff_filter {
+	struct mlv_repo *r;
+	struct mlv_buf *skipped;
+};
+
+static int leave_out(const git_diff *diff, const git_diff_delta *d, const char *pathspec,
+		     void *payload)
+{
+	struct diff_filter *f = payload;
+	const char *path = d->new_file.path;
+	struct stat st;
+	const char *why = NULL;
+
+	if (d->status != GIT_DELTA_UNTRACKED)
+		return 0;
+	if (secret_name(path))
+		why = "named like credentials";
+	else if (!mlv_fs_lstat(f->r->topfd, path, &st) && S_ISREG(st.st_mode) &&
+		 (uint64_t)st.st_size > MLV_RUN_DIFF_FILE_MAX)
+		why = "larger than 1 MiB";
+	mlv_error_clear();
+	if (!why)
+		return 0;
+	mlv_buf_addf(f->skipped, "%s%s (%s)", f->skipped->len ? ", " : "", path, why);
+	return 1;
+}
+
+int mlv_run_worktree_diff(struct mlv_repo *r, struct mlv_buf *out, struct mlv_buf *skipped)
+{
+	struct diff_filter filter = { r, skipped };
 	git_diff_options opts;
 	git_object *head = NULL;
 	git_tree *tree = NULL;
@@ -46,6 +107,8 @@ int mlv_run_worktree_diff(struct mlv_repo *r, struct mlv_buf *out)
 	else
 		git_error_clear(); /* unborn: everything is new */
 	opts.flags = DIFF_FLAGS;
+	opts.notify_cb = leave_out;
+	opts.payload = &filter;
 	if (git_diff_tree_to_workdir_with_index(&diff, r->git, tree, &opts) < 0) {
 		err = mlv_git_error(MLV_EIO, "cannot diff the work tree against HEAD");
 		goto done;

@@ -30,6 +30,34 @@ static int key_ok(const char *k, size_t len)
 	return 1;
 }
 
+/* `s` as JSON spells a number: no leading zero, no '+', digits after '.' and 'e'. */
+static int json_number_text(const char *s)
+{
+	const char *p = s + (*s == '-');
+
+	if (*p == '0' && p[1] >= '0' && p[1] <= '9')
+		return 0;
+	if (*p < '0' || *p > '9')
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return 0;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		p += *p == '+' || *p == '-';
+		if (*p < '0' || *p > '9')
+			return 0;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return !*p;
+}
+
 json_t *run_param_value(const char *v, size_t len)
 {
 	char *s = mlv_strndup(v, len), *end;
@@ -42,7 +70,7 @@ json_t *run_param_value(const char *v, size_t len)
 	}
 	/* Only what JSON calls a number: no hex, inf, nan, leading '+' or '.'. */
 	if (len && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) && s[len - 1] >= '0' &&
-	    s[len - 1] <= '9' && !strpbrk(s, "xXiInN")) {
+	    s[len - 1] <= '9' && !strpbrk(s, "xXiInN") && json_number_text(s)) {
 		errno = 0;
 		if (!strchr(s, '.') && !strpbrk(s, "eE")) {
 			long long ll = strtoll(s, &end, 10);
@@ -54,14 +82,13 @@ json_t *run_param_value(const char *v, size_t len)
 		}
 		errno = 0;
 		d = strtod(s, &end);
-		if (!*end && !errno && isfinite(d)) {
+		/* An integer too large for 64 bits stays text: no digit is lost. */
+		if (!*end && !errno && isfinite(d) && (strchr(s, '.') || strpbrk(s, "eE"))) {
 			j = json_real(d);
 			goto done;
 		}
 	}
-	j = json_stringn(v, len);
-	if (!j) /* not UTF-8 */
-		j = json_null();
+	j = json_stringn(v, len); /* NULL when not UTF-8: the caller refuses it */
 done:
 	free(s);
 	return j;
@@ -75,11 +102,14 @@ int run_params_add_arg(json_t *params, const char *arg)
 		return mlv_error_set(MLV_EINVALID, "-p '%s': expected <key>=<value>", arg);
 	{
 		char *key = mlv_strndup(arg, (size_t)(eq - arg));
+		json_t *v = run_param_value(eq + 1, strlen(eq + 1));
+		int err = 0;
 
-		json_object_set_new(params, key, run_param_value(eq + 1, strlen(eq + 1)));
+		if (!v || json_object_set_new(params, key, v))
+			err = mlv_error_set(MLV_EINVALID, "-p '%s': not valid UTF-8", arg);
 		free(key);
+		return err;
 	}
-	return 0;
 }
 
 /* Trim blanks at both ends; strip one pair of matching quotes. */
@@ -103,11 +133,29 @@ static void trim(const char **s, size_t *len)
  * not read: a value of "[1, 2]" is the string "[1, 2]".
  */
 #define YAML_DEPTH_MAX 32
+/*
+ * A block list read so far becomes its key's value, as the text a flow
+ * list would have: "[64, 32]", each item as it was written.
+ */
+static void flush_list(json_t *params, struct mlv_buf *list, int *open, const char *key)
+{
+	if (!*open)
+		return;
+	mlv_buf_addch(list, ']');
+	json_object_set_new(params, key, json_string(list->ptr));
+	mlv_buf_reset(list);
+	*open = 0;
+}
+
 static int params_yaml(json_t *params, const char *buf, size_t len, const char *path)
 {
 	size_t indent[YAML_DEPTH_MAX], keylen[YAML_DEPTH_MAX], depth = 0, lineno = 0;
-	char prefix[YAML_DEPTH_MAX * (PARAM_KEY_MAX + 1)];
+	char prefix[YAML_DEPTH_MAX * (PARAM_KEY_MAX + 1)], list_key[sizeof(prefix)];
 	const char *p = buf, *end = buf + len;
+	struct mlv_buf list = MLV_BUF_INIT;
+	int in_list = 0;
+	int open_key = 0; /* the key at depth - 1 has no value or child yet */
+	int err = 0;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *line = p, *colon, *val;
@@ -120,19 +168,60 @@ static int params_yaml(json_t *params, const char *buf, size_t len, const char *
 		if (ind == n || line[ind] == '#' || line[ind] == '\r' ||
 		    (n - ind >= 3 && !memcmp(line + ind, "---", 3)))
 			continue;
+		if (line[ind] == '-' && (ind + 1 == n || line[ind + 1] == ' ' || line[ind + 1] == '\r')) {
+			/* "- item" of a block list under the last key */
+			const char *item = line + ind + 1;
+			size_t ilen = n - ind - 1;
+			json_t *v;
+
+			if (!in_list && (!open_key || indent[depth - 1] > ind)) {
+				err = mlv_error_set(MLV_EINVALID, "%s:%zu: a list item without its key",
+						    path, lineno);
+				goto done;
+			}
+			if (!in_list) {
+				memcpy(list_key, prefix, keylen[depth - 1]);
+				list_key[keylen[depth - 1]] = '\0';
+				mlv_buf_addch(&list, '[');
+				in_list = 1;
+				depth--; /* the key holds a list, not a mapping */
+				open_key = 0;
+			}
+			trim(&item, &ilen);
+			if (ilen && (memchr(item, ':', ilen) || *item == '-' || *item == '[')) {
+				err = mlv_error_set(MLV_EINVALID, "%s:%zu: only lists of plain values are "
+						    "read", path, lineno);
+				goto done;
+			}
+			if (!(v = run_param_value(item, ilen))) {
+				err = mlv_error_set(MLV_EINVALID, "%s:%zu: not valid UTF-8", path, lineno);
+				goto done;
+			}
+			json_decref(v);
+			if (list.len > 1)
+				mlv_buf_adds(&list, ", ");
+			mlv_buf_add(&list, item, ilen);
+			continue;
+		}
+		flush_list(params, &list, &in_list, list_key);
 		colon = memchr(line + ind, ':', n - ind);
-		if (!colon || line[ind] == '-')
-			return mlv_error_set(MLV_EINVALID, "%s:%zu: expected '<key>: <value>' "
-					     "(lists are not read)", path, lineno);
+		if (!colon || line[ind] == '-') {
+			err = mlv_error_set(MLV_EINVALID, "%s:%zu: expected '<key>: <value>'", path,
+					    lineno);
+			goto done;
+		}
 		while (depth && indent[depth - 1] >= ind)
 			depth--;
+		open_key = 0;
 		klen = (size_t)(colon - line - ind);
 		{
 			const char *k = line + ind;
 
 			trim(&k, &klen);
-			if (!key_ok(k, klen) || depth == YAML_DEPTH_MAX)
-				return mlv_error_set(MLV_EINVALID, "%s:%zu: bad key", path, lineno);
+			if (!key_ok(k, klen) || depth == YAML_DEPTH_MAX) {
+				err = mlv_error_set(MLV_EINVALID, "%s:%zu: bad key", path, lineno);
+				goto done;
+			}
 			plen = depth ? keylen[depth - 1] : 0;
 			if (plen)
 				prefix[plen++] = '.';
@@ -154,15 +243,27 @@ static int params_yaml(json_t *params, const char *buf, size_t len, const char *
 				vlen = (size_t)(hash - val);
 		}
 		trim(&val, &vlen);
-		if (!vlen) { /* a mapping follows */
+		if (!vlen) { /* a mapping or a block list follows */
 			indent[depth] = ind;
 			keylen[depth] = plen;
 			depth++;
+			open_key = 1;
 			continue;
 		}
-		json_object_set_new(params, prefix, run_param_value(val, vlen));
+		{
+			json_t *v = run_param_value(val, vlen);
+
+			if (!v || json_object_set_new(params, prefix, v)) {
+				err = mlv_error_set(MLV_EINVALID, "%s:%zu: not valid UTF-8", path,
+						    lineno);
+				goto done;
+			}
+		}
 	}
-	return 0;
+	flush_list(params, &list, &in_list, list_key);
+done:
+	mlv_buf_release(&list);
+	return err;
 }
 
 static int flatten_json(json_t *params, json_t *v, struct mlv_buf *key, int depth,
@@ -171,6 +272,14 @@ static int flatten_json(json_t *params, json_t *v, struct mlv_buf *key, int dept
 	const char *k;
 	json_t *e;
 
+	if (json_is_array(v)) {
+		/* A list is a parameter too ([64, 32]): kept as its JSON text. */
+		char *text = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));
+
+		json_object_set_new(params, key->ptr, json_string(text ? text : "[]"));
+		free(text);
+		return 0;
+	}
 	if (!json_is_object(v)) {
 		json_object_set(params, key->ptr, v);
 		return 0;

@@ -50,6 +50,10 @@ static void forward_signal(int sig)
 		mlv_proc_kill(running, sig);
 }
 
+static void ignore_signal(int sig)
+{
+}
+
 static int lease_interrupted(void *payload)
 {
 	return interrupted != 0;
@@ -224,8 +228,15 @@ static int git_state(struct run *R)
 		git_error_clear();
 	}
 	git_reference_free(head);
-	if (!err)
-		err = mlv_run_worktree_diff(R->r, &R->diff);
+	if (!err) {
+		struct mlv_buf skipped = MLV_BUF_INIT;
+
+		err = mlv_run_worktree_diff(R->r, &R->diff, &skipped);
+		if (!err && skipped.len)
+			run_warnf(R, "the run's diff leaves out untracked %s; track data with "
+				  "'mlv add', or ignore it in git", skipped.ptr);
+		mlv_buf_release(&skipped);
+	}
 	return err;
 }
 
@@ -444,11 +455,86 @@ static void record_end(struct run *R, const struct mlv_proc_result *res, int sta
 	}
 }
 
+/* A string run.json can hold: JSON has no way to write bytes that are not UTF-8. */
+static int check_text(const char *what, const char *s)
+{
+	json_t *j;
+
+	if (!s)
+		return 0;
+	if (!(j = json_string(s)))
+		return mlv_error_set(MLV_EINVALID, "%s is not valid UTF-8: a run cannot record it",
+				     what);
+	json_decref(j);
+	return 0;
+}
+
+static int check_texts(const char *what, const char *const *v, size_t n)
+{
+	char buf[64];
+	int err = 0;
+
+	for (size_t i = 0; v && (n ? i < n : v[i] != NULL) && !err; i++) {
+		snprintf(buf, sizeof(buf), "%s[%zu]", what, i);
+		err = check_text(n ? what : buf, v[i]);
+	}
+	return err;
+}
+
+/*
+ * An output given with -o must be something mlv can store and track once
+ * the command is done -- found out now, not after hours of training: a
+ * valid tracked path, not beyond or at a symlink, not inside a tracked
+ * directory, not a file git tracks.
+ */
+static int check_output(struct run *R, const char *path)
+{
+	struct mlv_buf in = MLV_BUF_INIT;
+	struct stat st;
+	int err, ret;
+
+	if ((err = mlv_path_check(path, 1, "-o")))
+		return err;
+	err = mlv_fs_lstat(R->r->topfd, path, &st);
+	if (!err && S_ISLNK(st.st_mode))
+		return mlv_error_set(MLV_EINVALID, "-o %s is a symbolic link", path);
+	if (err && err != MLV_ENOTFOUND)
+		return mlv_error_wrap(err, "-o %s", path);
+	mlv_error_clear();
+	err = 0;
+	ret = mlv_artifact_containing_at(&in, R->r->topfd, path, 0);
+	if (ret > 0)
+		err = mlv_error_set(MLV_EINVALID, "-o %s is inside the tracked directory %s: "
+				    "give -o %s", path, in.ptr, in.ptr);
+	else if (ret < 0)
+		err = mlv_error_wrap(ret, "-o %s", path);
+	mlv_buf_release(&in);
+	if (!err && (ret = mlv_repo_git_tracks(R->r, path, 1)) != 0)
+		err = ret < 0 ? ret : mlv_error_set(MLV_EINVALID, "-o %s is tracked by git; "
+						    "mlv tracks only what git does not", path);
+	return err;
+}
+
 static int prepare(struct run *R)
 {
 	const struct mlv_run_opts *o = R->o;
 	struct mlv_env_opts eo = MLV_ENV_OPTS_INIT;
 	int err;
+
+	if ((err = check_texts("argv", o->argv, 0)) ||
+	    (err = check_text("the directory", o->cwd)) ||
+	    (err = check_text("--name", o->name)) ||
+	    (err = check_text("--metrics-from", o->metrics_from)) ||
+	    (err = check_text("--gpus", o->gpus)) ||
+	    (err = check_texts("-d", o->inputs, o->ninputs)) ||
+	    (err = check_texts("-o", o->outputs, o->noutputs)) ||
+	    (err = check_texts("-M", o->metric_files, o->nmetric_files)) ||
+	    (err = check_texts("-P", o->param_files, o->nparam_files)) ||
+	    (err = check_texts("--env-var", o->env_vars, o->nenv_vars)))
+		return err;
+	for (size_t i = 0; i < o->noutputs; i++)
+		if ((err = check_output(R, o->outputs[i])))
+			return err;
 
 	clock_gettime(CLOCK_REALTIME, &R->start_ts);
 	R->t0 = run_clock();
@@ -615,7 +701,7 @@ int mlv_run_execute(struct mlv_repo *r, const struct mlv_run_opts *o, struct mlv
 			      .metrics_in = -1 };
 	struct mlv_metrics_opts mo = MLV_METRICS_OPTS_INIT;
 	struct mlv_proc_opts po = MLV_PROC_OPTS_INIT;
-	struct sigaction sa, old[NFORWARDED];
+	struct sigaction sa, old[NFORWARDED], pipe_sa, old_pipe;
 	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 }, devnull = -1, dirfd = -1;
 	int err, started = 0, code = 125, exec_errno = 0, series_fd = -1;
 	const char *state = "error";
@@ -630,6 +716,15 @@ int mlv_run_execute(struct mlv_repo *r, const struct mlv_run_opts *o, struct mlv
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < NFORWARDED; i++)
 		sigaction(forwarded[i], &sa, &old[i]);
+	/*
+	 * A reader of mlv's output that goes away (`mlv run ... | head`) must
+	 * not kill the run: a handler, not SIG_IGN, so that the command still
+	 * gets the default action for its own pipes.
+	 */
+	memset(&pipe_sa, 0, sizeof(pipe_sa));
+	pipe_sa.sa_handler = ignore_signal;
+	sigemptyset(&pipe_sa.sa_mask);
+	sigaction(SIGPIPE, &pipe_sa, &old_pipe);
 
 	if (!(R.top_real = realpath(r->top, NULL))) {
 		err = mlv_error_set_errno(MLV_EIO, "cannot resolve %s", r->top);
@@ -747,14 +842,27 @@ int mlv_run_execute(struct mlv_repo *r, const struct mlv_run_opts *o, struct mlv
 	out->code = code;
 done:
 	running = NULL;
-	if (err && !started && code == 125)
-		out->code = 125;
-	else if (err && started)
+	if (err && started)
 		out->code = 125;
 	else if (err)
 		out->code = code;
 	if (err && *R.id && !out->record)
 		memcpy(out->id, R.id, sizeof(out->id));
+	/*
+	 * Nothing ran: no live directory stays behind to be taken for a
+	 * crashed run.  When the command ran and recording failed, its
+	 * output stays there for the user.
+	 */
+	if (err && R.livefd >= 0 && !out->record) {
+		if (!started) {
+			struct mlv_error_state es;
+
+			mlv_error_state_capture(&es, err);
+			remove_live(&R);
+			err = mlv_error_state_restore(&es);
+		} else
+			mlv_error_set_hint("the command's output is kept in %s", R.live);
+	}
 	if (P.proc) {
 		mlv_proc_result_release(&P.result);
 		mlv_proc_free(P.proc);
@@ -780,6 +888,7 @@ done:
 	run_release(&R);
 	for (size_t i = 0; i < NFORWARDED; i++)
 		sigaction(forwarded[i], &old[i], NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
 	return err;
 }
 
