@@ -136,16 +136,18 @@ int mlv_env_var_allowed(const char *name);
 
 /*
  * 1 when the name looks like it holds a credential, case-insensitively,
- * with '_', '-' and '.' separating words: a word TOKEN or ending in TOKEN
+ * with '_', '-' and '.' separating words (digits ending a word aside: TOKEN2):
+ * a word TOKEN or TOKENS or ending in them
  * (HFTOKEN; not TOKENIZERS), containing SECRET, PASSW, PASSPHRASE,
  * CREDENTIAL, COOKIE, SESSION or PRIVATE, a word KEY or ending in KEY
- * (API_KEY, APIKEY; not KEYBOARD), KEYS, CREDS, CRED, PAT, DSN, a word
+ * (API_KEY, APIKEY; not KEYBOARD), KEYS, CREDS, CRED, PAT, DSN, PWD, PW (not the
+ * shell's PWD and OLDPWD), a word
  * beginning or ending in AUTH (AUTH, AUTHORIZATION, OAUTH; so also
  * AUTHOR), SIGNATURE, SALT.
  */
 int mlv_env_name_is_secret(const char *name);
 
-/* 1 when `value` holds "scheme://user:password@" (a URL with a password). */
+/* 1 when `value` holds a URL with a user part: "scheme://user:password@", "scheme://token@". */
 int mlv_env_value_is_secret(const char *value);
 
 /*

@@ -159,23 +159,28 @@ int mlv_env_name_is_secret(const char *name)
 		"SECRET", "PASSW", "PASSPHRASE", "CREDENTIAL", "COOKIE", "SESSION", "PRIVATE", NULL,
 	};
 	static const char *const whole[] = {
-		"KEYS", "CREDS", "CRED", "PAT", "DSN", "SIGNATURE", "SALT", NULL,
+		"KEYS", "CREDS", "CRED", "PAT", "DSN", "SIGNATURE", "SALT", "PWD", "PW", NULL,
 	};
 	const char *w = name;
 
+	if (!strcmp(name, "PWD") || !strcmp(name, "OLDPWD")) /* the shell's directories */
+		return 0;
 	while (*w) {
-		size_t n = strcspn(w, "_-.");
+		size_t n = strcspn(w, "_-."), all = n;
 
+		/* TOKEN2, KEY_V2's "V2" aside: a version number ends no word's meaning */
+		while (n > 1 && w[n - 1] >= '0' && w[n - 1] <= '9')
+			n--;
 		for (const char *const *p = has; *p; p++)
 			if (word_has(w, n, *p))
 				return 1;
 		for (const char *const *p = whole; *p; p++)
 			if (word_is(w, n, *p))
 				return 1;
-		if (word_ends(w, n, "TOKEN") || word_ends(w, n, "KEY") ||
+		if (word_ends(w, n, "TOKEN") || word_ends(w, n, "TOKENS") || word_ends(w, n, "KEY") ||
 		    word_starts(w, n, "AUTH") || word_ends(w, n, "AUTH"))
 			return 1;
-		w += n;
+		w += all;
 		if (*w)
 			w++;
 	}
@@ -188,8 +193,8 @@ int mlv_env_value_is_secret(const char *value)
 		const char *user = s + 3;
 		size_t auth = strcspn(user, "/?#@ \t");
 
-		/* "scheme://user:password@host" */
-		if (user[auth] == '@' && memchr(user, ':', auth))
+		/* "scheme://user:password@host", or a token alone: "https://<token>@host" */
+		if (user[auth] == '@' && auth)
 			return 1;
 	}
 	return 0;

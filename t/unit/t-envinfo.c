@@ -20,7 +20,8 @@ static void test_secret_names(void)
 		"GPG_PASSPHRASE", "GOOGLE_APPLICATION_CREDENTIALS", "SESSION_COOKIE", "PRIVATE_KEY_PATH",
 		"SSH_AUTH_SOCK", "AUTHORIZATION", "OAUTH", "BASIC_AUTH", "NPM_CREDS", "GITLAB_PAT",
 		"SENTRY_DSN", "hf_token", "Some.Secret.Value", "KEY", "SIGNATURE", "PW_SALT",
-		"KAGGLE_KEY", "MY-API-KEYS", NULL,
+		"KAGGLE_KEY", "MY-API-KEYS", "HF_TOKENS", "HF_HUB_TOKEN2", "HF_PWD", "DB_PW",
+		"API_KEY_V2", NULL,
 	};
 	static const char *const plain[] = {
 		"TOKENIZERS_PARALLELISM", "CUDA_VISIBLE_DEVICES", "KEYBOARD_LAYOUT", "OMP_NUM_THREADS",
@@ -34,7 +35,7 @@ static void test_secret_names(void)
 		ok(!mlv_env_name_is_secret(*p), "'%s' does not", *p);
 	ok(mlv_env_value_is_secret("https://user:pw@host/x"), "a URL with a password");
 	ok(mlv_env_value_is_secret("a s3://k:s@bucket b"), "inside a value");
-	ok(!mlv_env_value_is_secret("https://user@host/x"), "a URL with a user only");
+	ok(mlv_env_value_is_secret("https://ghp_token@github.com/x"), "a URL with a token as its user");
 	ok(!mlv_env_value_is_secret("https://host:8080/x"), "a port");
 	ok(!mlv_env_value_is_secret("https://host/a:b@c"), "':' and '@' in the path");
 	ok(!mlv_env_value_is_secret("plain"), "no URL");
