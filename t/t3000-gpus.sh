@@ -28,11 +28,14 @@ test_expect_success 'an empty MLV_GPU_INVENTORY means no GPU' '
 '
 
 test_expect_success 'a malformed MLV_GPU_INVENTORY is an error naming the entry' '
-	for bad in "x" "uuid,name" "uuid,name,lots" "uuid,name,1,nine" ",name,1" "a,b,1,9.0,bus,extra"
+	for bad in "x" "uuid,name" "uuid,name,lots" "uuid,name,1,nine" ",name,1" "a,b,1,9.0,bus,extra" \
+		"uuid,name,-5" "uuid,name, 5" "uuid,name,+5" "uuid,name,99999999999999999999"
 	do
 		test_expect_code 128 env MLV_GPU_INVENTORY="$bad" mlv gpus 2>err &&
 		grep "MLV_GPU_INVENTORY: bad entry" err || return 1
-	done
+	done &&
+	test_expect_code 128 env MLV_GPU_INVENTORY="GPU-a,X,5;GPU-a,Y,6" mlv gpus 2>err &&
+	grep "GPU GPU-a is listed twice" err
 '
 
 test_expect_success 'works outside a repository' '

@@ -1,6 +1,7 @@
 /*
  * GPUs through NVML, loaded at run time (mlv/gpu.h).
  */
+#include <errno.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,9 +165,13 @@ static int parse_entry(struct mlv_gpu *g, const char *s, size_t len, unsigned in
 	g->utilization = -1;
 	memcpy(g->uuid, field[0], strlen(field[0]) + 1);
 	memcpy(g->name, field[1], strlen(field[1]) + 1);
-	g->memory_total = strtoull(field[2], &end, 10) << 20;
-	if (end == field[2] || *end)
+	if (field[2][0] < '0' || field[2][0] > '9')
+		return -1; /* no sign, no blank */
+	errno = 0;
+	g->memory_total = strtoull(field[2], &end, 10);
+	if (end == field[2] || *end || errno || g->memory_total > (UINT64_MAX >> 20))
 		return -1;
+	g->memory_total <<= 20;
 	if (field[3] && *field[3] && sscanf(field[3], "%d.%d", &g->cc_major, &g->cc_minor) != 2)
 		return -1;
 	if (field[4]) {
@@ -195,6 +200,10 @@ static int from_env(struct mlv_gpu_inventory *inv, const char *spec)
 			return mlv_error_set(MLV_EINVALID, "MLV_GPU_INVENTORY: bad entry '%.*s' (want "
 					     "<uuid>,<name>,<memory MiB>[,<major.minor>[,<PCI bus id>]])",
 					     (int)len, p);
+		for (unsigned i = 0; i < inv->nr; i++)
+			if (!strcmp(inv->gpus[i].uuid, inv->gpus[inv->nr].uuid))
+				return mlv_error_set(MLV_EINVALID, "MLV_GPU_INVENTORY: GPU %s is "
+						     "listed twice", inv->gpus[i].uuid);
 		inv->nr++;
 		p += len + (p[len] == ';');
 	}
