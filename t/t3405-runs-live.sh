@@ -114,6 +114,23 @@ test_expect_success 'a live run whose process is gone is crashed' '
 	)
 '
 
+test_expect_success 'a pid reused by another process, or from another boot, is crashed' '
+	(
+		cd repo &&
+		live_run 20261126-070000-3333cccc $$ &&
+		mlv runs --json --where state=running >out.json &&
+		jq -e "[.runs[].id] | index(\"20261126-070000-3333cccc\")" out.json &&
+		f=.git/mlv/runs/live/20261126-070000-3333cccc/run.json &&
+		jq ".pid_start = 1" $f >$f.new && mv $f.new $f &&
+		mlv runs --json --where state=crashed >out.json &&
+		jq -e "[.runs[].id] | index(\"20261126-070000-3333cccc\")" out.json &&
+		jq "del(.pid_start) | .boot_id = \"another-boot\"" $f >$f.new && mv $f.new $f &&
+		mlv runs --json --where state=crashed >out.json &&
+		jq -e "[.runs[].id] | index(\"20261126-070000-3333cccc\")" out.json &&
+		rm -r .git/mlv/runs/live/20261126-070000-3333cccc
+	)
+'
+
 test_expect_success 'a live run on another host is running' '
 	(
 		cd repo &&

@@ -175,6 +175,15 @@ void mlv_proc_result_release(struct mlv_proc_result *res);
  */
 void mlv_proc_free(struct mlv_proc *p);
 
+/*
+ * Who a pid is: its start time (clock ticks after boot, /proc/<pid>/stat)
+ * and this boot's id (/proc/sys/kernel/random/boot_id), so that a record
+ * naming a process is not fooled by the pid's reuse after it died or
+ * after a reboot.  0, or -1 when it cannot be read (no such process).
+ */
+int mlv_proc_starttime(pid_t pid, unsigned long long *out);
+int mlv_boot_id(char out[64]);
+
 /* The exit code for a wait status as env(1) gives it: the status, or 128+N for signal N. */
 int mlv_proc_exit_code(int status);
 

@@ -417,6 +417,15 @@ static void record_start(struct run *R)
 	json_object_set_new(R->rec, "reproduces", json_str_or_null(o->reproduces));
 	json_object_set_new(R->rec, "options", options_record(o));
 	json_object_set_new(R->rec, "pid", json_integer(getpid()));
+	{
+		unsigned long long st;
+		char boot[64];
+
+		if (!mlv_proc_starttime(getpid(), &st))
+			json_object_set_new(R->rec, "pid_start", json_integer((json_int_t)st));
+		if (!mlv_boot_id(boot))
+			json_object_set_new(R->rec, "boot_id", json_string(boot));
+	}
 	json_object_set_new(R->rec, "state", json_string("running"));
 }
 
@@ -429,6 +438,8 @@ static void record_end(struct run *R, const struct mlv_proc_result *res, int sta
 
 	clock_gettime(CLOCK_REALTIME, &end);
 	json_object_del(R->rec, "pid");
+	json_object_del(R->rec, "pid_start");
+	json_object_del(R->rec, "boot_id");
 	json_object_del(R->rec, "state");
 	json_object_set_new(st, "state", json_string(state));
 	json_object_set_new(st, "exit", exited ? json_integer(WEXITSTATUS(res->status)) : json_null());

@@ -23,6 +23,7 @@
 #include "mlv/fileio.h"
 #include "mlv/fs.h"
 #include "mlv/pointer.h"
+#include "mlv/proc.h"
 #include "mlv/repo.h"
 #include "mlv/runs.h"
 #include "mlv/store.h"
@@ -741,6 +742,20 @@ static const char *live_state(const json_t *run)
 	}
 	if (kill((pid_t)json_integer_value(pid), 0) < 0 && errno == ESRCH)
 		return "crashed";
+	/* The pid is alive: is it still that process, in this boot? */
+	{
+		const json_t *start = json_object_get(run, "pid_start");
+		const json_t *boot = json_object_get(run, "boot_id");
+		unsigned long long now;
+		char id[64];
+
+		if (json_is_string(boot) && !mlv_boot_id(id) && strcmp(id, json_string_value(boot)))
+			return "crashed";
+		if (json_is_integer(start) &&
+		    !mlv_proc_starttime((pid_t)json_integer_value(pid), &now) &&
+		    now != (unsigned long long)json_integer_value(start))
+			return "crashed";
+	}
 	return "running";
 }
 
