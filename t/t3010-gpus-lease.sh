@@ -28,7 +28,7 @@ hold () {
 	while ! grep -q "^held\|^error" "$out"
 	do
 		i=$((i + 1)) &&
-		test $i -lt 1000 || return 1
+		test $i -lt 3000 || return 1
 		sleep 0.02
 	done
 }
@@ -41,7 +41,7 @@ stop () {
 		kill -9 "$pid" 2>/dev/null
 		i=0
 		while test -d /proc/$pid && ! grep -q "^[0-9]* (.*) Z" /proc/$pid/stat 2>/dev/null &&
-			test $i -lt 1000
+			test $i -lt 3000
 		do
 			i=$((i + 1))
 			sleep 0.02
@@ -109,7 +109,7 @@ test_expect_success HOLD 'a waiter is listed, and gets the device once it is fre
 	until mlv gpus --json >out.json && jq -e ".waiting | length == 1" out.json
 	do
 		i=$((i + 1)) &&
-		test $i -lt 1000 || return 1
+		test $i -lt 3000 || return 1
 		sleep 0.02
 	done &&
 	jq -e ".waiting[0] | .run == \"run-W\" and .position == 1 and .request == \"device=0\"" out.json &&
@@ -121,7 +121,7 @@ test_expect_success HOLD 'a waiter is listed, and gets the device once it is fre
 	while ! grep -q "^held" held3
 	do
 		i=$((i + 1)) &&
-		test $i -lt 1000 || return 1
+		test $i -lt 3000 || return 1
 		sleep 0.02
 	done &&
 	grep "^held GPU-aaaa-1111$" held3 &&

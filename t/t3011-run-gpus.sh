@@ -23,7 +23,7 @@ wait_for () {
 	while ! test -e "$1"
 	do
 		i=$((i + 1))
-		test $i -lt 1000 || return 1
+		test $i -lt 3000 || return 1
 		sleep 0.02
 	done
 }
@@ -116,7 +116,7 @@ test_expect_success 'a third run with --wait queues and starts once a device is 
 	until mlv gpus --json >gpus.json && jq -e ".waiting | length == 1" gpus.json
 	do
 		i=$((i + 1)) &&
-		test $i -lt 1000 || return 1
+		test $i -lt 3000 || return 1
 		sleep 0.02
 	done &&
 	! test -e "$T/e" &&
@@ -137,7 +137,7 @@ test_expect_success 'a signal while waiting ends the run and leaves no ticket' '
 	until ls "$LOCKS" | grep "^wait\." >/dev/null
 	do
 		i=$((i + 1)) &&
-		test $i -lt 1000 || return 1
+		test $i -lt 3000 || return 1
 		sleep 0.02
 	done &&
 	kill -TERM "$(cat "$T/w.pid")" &&

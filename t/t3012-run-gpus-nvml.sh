@@ -73,7 +73,7 @@ test_expect_success GPU 'a leased GPU is busy for the next run, and mlv gpus nam
 	while ! test -e "$T/hold"
 	do
 		i=$((i + 1)) &&
-		test $i -lt 1000 || return 1
+		test $i -lt 3000 || return 1
 		sleep 0.02
 	done &&
 	mlv gpus --json >gpus.json &&
