@@ -5,6 +5,7 @@
 #   make demo       install missing packages, build, run the walk-through
 #   make bench      run the benchmarks in bench/ (minutes; needs disk space)
 #   make bench-history  the benchmarks of history: log, diff, checkout <rev>, hooks, gc, merge
+#   make bench-runs     the benchmarks of runs: overhead, tracing, metrics, runs, repro, env
 #   make man        check the man pages render
 #   make install    install to $(prefix) (default /usr/local)
 #
@@ -119,6 +120,11 @@ bench-history:
 	@$(MAKE) --no-print-directory mlv
 	@./bench/history.sh
 
+bench-runs:
+	@tools/install-deps.sh --bench
+	@$(MAKE) --no-print-directory mlv $(REFNET) $(PRELOAD)
+	@./bench/runs-all.sh
+
 man:
 	@for f in man/*.[157]; do \
 		MANWIDTH=80 man --warnings -E UTF-8 -l "$$f" >/dev/null || exit 1; done
@@ -133,7 +139,7 @@ clean:
 	rm -f mlv libmlv.a $(FLAGS_FILE) lib/*/*.[od] cmd/*.[od] t/unit/*.[od]
 	rm -rf t/unit/bin t/unit/hdr t/trash-* t/test-results
 
-.PHONY: bench-history all test demo bench man install clean deps build-tests check-layers FORCE
+.PHONY: bench-history bench-runs all test demo bench man install clean deps build-tests check-layers FORCE
 .DELETE_ON_ERROR:
 
 -include $(ALL_OBJS:.o=.d)
