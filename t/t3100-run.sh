@@ -224,6 +224,13 @@ test_expect_success 'stdout and stderr are shown and saved in the store' '
 	test_cmp expect saved
 '
 
+test_expect_success 'system metrics are sampled: memory, and the GPUs the command can see' '
+	MLV_GPU_INVENTORY="GPU-a,Fake GPU,1024" mlv run -q -- sleep 2.5 &&
+	last_run | jq -e ".metrics.series | has(\"sys.rss\") and has(\"gpu0.mem\")" &&
+	last_run | jq -e ".metrics.final | has(\"sys.rss\") | not" &&
+	last_run | jq -e ".gpus.count == 1 and .gpus.models == [\"Fake GPU\"]"
+'
+
 test_expect_success 'no command, or --wait without --gpus, is a usage error' '
 	test_expect_code 129 mlv run &&
 	test_expect_code 129 mlv run --wait -- true

@@ -819,6 +819,17 @@ int mlv_run_execute(struct mlv_repo *r, const struct mlv_run_opts *o, struct mlv
 		P.gpu_uuids = mlv_calloc(P.ngpus + 1, sizeof(char *));
 		for (size_t i = 0; i < P.ngpus; i++)
 			P.gpu_uuids[i] = R.lease->gpus[i].uuid;
+	} else {
+		/* No lease: the GPUs the command can see, as the manifest lists them. */
+		const json_t *uuids = json_object_get(json_object_get(R.env, "gpus"), "uuids");
+
+		P.ngpus = json_array_size(uuids);
+		P.gpu_uuids = mlv_calloc(P.ngpus + 1, sizeof(char *));
+		for (size_t i = 0; i < P.ngpus; i++)
+			P.gpu_uuids[i] = (char *)json_string_value(json_array_get(uuids, i));
+		for (size_t i = 0; i < P.ngpus; i++)
+			if (!P.gpu_uuids[i])
+				P.ngpus = 0;
 	}
 	err = run_pump(&P);
 	running = NULL;
