@@ -637,8 +637,10 @@ int runs_refs_list(struct mlv_repo *r, struct runs_ref_list *out, runs_known_fn 
 	memset(out, 0, sizeof(*out));
 	if ((ret = read_packed(r, &packed)) || (ret = read_loose(r, &loose, known, known_ctx, trust_before_ns)))
 		goto done;
-	qsort(packed.v, packed.nr, sizeof(*packed.v), ref_cmp);
-	qsort(loose.v, loose.nr, sizeof(*loose.v), ref_cmp);
+	if (packed.nr > 1)
+		qsort(packed.v, packed.nr, sizeof(*packed.v), ref_cmp);
+	if (loose.nr > 1)
+		qsort(loose.v, loose.nr, sizeof(*loose.v), ref_cmp);
 	/* a loose ref wins over a packed one of the same name */
 	while (i < packed.nr || j < loose.nr) {
 		int c = i == packed.nr ? 1 : j == loose.nr ? -1 :

@@ -1400,7 +1400,8 @@ static int resolve(struct mlv_repo *r, const char *spec, unsigned flags, int lat
 		*live = 0;
 	if ((ret = with_cache(r, 1, NULL, resolve_fn, &a)))
 		goto done;
-	qsort(a.cs.v, a.cs.nr, sizeof(*a.cs.v), cand_newer);
+	if (a.cs.nr > 1)
+		qsort(a.cs.v, a.cs.nr, sizeof(*a.cs.v), cand_newer);
 	if (latest) {
 		/* the newest: a live run and a stored one of the same id are one run */
 		if (a.cs.nr)
