@@ -797,16 +797,17 @@ static int do_show(struct mlv_ctx *ctx, const char *spec, int json, int follow)
 	int live = 0, ret = 0;
 
 	resolve_or_die(ctx, spec, MLV_RUNS_LIVE, id, &run, &live);
-	if (live && mlv_run_live_load(ctx->repo, id, &run, &state) < 0) {
-		/* stored meanwhile */
-		mlv_error_clear();
-		live = 0;
-		if (mlv_run_load(ctx->repo, id, &run, NULL))
-			die_lib();
-	} else if (live) {
+	if (live) {
+		/* again, for its state */
 		json_decref(run);
-		if (mlv_run_live_load(ctx->repo, id, &run, &state))
-			die_lib();
+		run = NULL;
+		if (mlv_run_live_load(ctx->repo, id, &run, &state) < 0) {
+			/* stored meanwhile */
+			mlv_error_clear();
+			live = 0;
+			if (mlv_run_load(ctx->repo, id, &run, NULL))
+				die_lib();
+		}
 	}
 	if (follow) {
 		ret = do_follow(ctx, id, run, live);

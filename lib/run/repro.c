@@ -94,7 +94,7 @@ static int remove_worktree(struct mlv_repo *r, int dirfd, const char *token)
 	}
 	git_error_clear();
 	if (!git_branch_lookup(&branch, r->git, name, GIT_BRANCH_LOCAL)) {
-		if (git_branch_delete(branch) < 0 && !err)
+		if (git_reference_delete(branch) < 0 && !err)
 			err = mlv_git_error(MLV_EIO, "cannot delete branch " REPRO_BRANCH_PREFIX "*");
 		git_reference_free(branch);
 	}
@@ -221,7 +221,7 @@ static int wt_add(struct repro_wt *w, struct mlv_repo *r, const char *commit_hex
 		err = mlv_git_error(MLV_EIO, "cannot detach the repro's worktree");
 		goto done;
 	}
-	if (git_branch_delete(branch) < 0)
+	if (git_reference_delete(branch) < 0)
 		err = mlv_git_error(MLV_EIO, "cannot delete the repro's branch");
 done:
 	git_repository_free(wrepo);

@@ -148,9 +148,11 @@ struct proc_preload *proc_preload_new(char *const *envp)
 		pl->own[2] = pl->envp[k++] = mlv_buf_detach(&b, NULL);
 		/*
 		 * AddressSanitizer refuses to start when a library is loaded
-		 * before its runtime; the user's own setting (after) wins.
+		 * before its runtime; the user's own setting (after) wins --
+		 * but for LeakSanitizer, which cannot work in a traced process
+		 * and would fail it at exit: off, last.
 		 */
-		mlv_buf_addf(&b, "ASAN_OPTIONS=verify_asan_link_order=0%s%s",
+		mlv_buf_addf(&b, "ASAN_OPTIONS=verify_asan_link_order=0%s%s:detect_leaks=0",
 			     asan && *asan ? ":" : "", asan ? asan : "");
 		pl->own[3] = pl->envp[k++] = mlv_buf_detach(&b, NULL);
 	}
