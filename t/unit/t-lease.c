@@ -632,9 +632,15 @@ static int hold(int argc, char **argv)
 		o.wait = 1;
 		o.timeout_ms = atoi(argv[6]);
 	}
-	if (mlv_gpu_inventory(&inv) < 0 || mlv_lease_request_parse(&r, argv[4]) < 0 ||
+	memset(&r, 0, sizeof(r));
+	if (mlv_gpu_inventory(&inv) < 0)
+		return 1;
+	if (mlv_lease_request_parse(&r, argv[4]) < 0 ||
 	    mlv_lease_acquire(&l, &inv, &r, &c, &o) < 0) {
 		printf("error: %s\n", mlv_error_last());
+		fflush(stdout);
+		mlv_lease_request_release(&r);
+		mlv_gpu_inventory_release(&inv);
 		return 1;
 	}
 	vis = mlv_lease_cuda_visible(l);
