@@ -43,3 +43,9 @@ make_run_raw () {
 	mr_commit=$(git commit-tree -m "mlv run $1" "$mr_tree") &&
 	git update-ref "refs/mlv/runs/$1" "$mr_commit"
 }
+
+# last_run: the run.json of the latest run of the current repository
+last_run () {
+	lr_ref=$(git for-each-ref --sort=-refname --count=1 --format="%(refname)" refs/mlv/runs) &&
+	git cat-file blob "$lr_ref:run.json"
+}

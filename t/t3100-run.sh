@@ -3,12 +3,7 @@
 test_description='mlv run records the command, seed, parameters, git state, inputs and outputs'
 
 . "$(dirname "$0")"/test-lib.sh
-
-# The run.json of the latest run.
-last_run () {
-	ref=$(git for-each-ref --sort=-refname --count=1 --format="%(refname)" refs/mlv/runs) &&
-	git cat-file blob "$ref:run.json"
-}
+. "$TEST_DIRECTORY"/lib-runs.sh
 
 test_expect_success 'setup' '
 	test_create_repo repo &&

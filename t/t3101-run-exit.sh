@@ -3,11 +3,7 @@
 test_description='mlv run exits as env(1) does, forwards signals and records how the command ended'
 
 . "$(dirname "$0")"/test-lib.sh
-
-last_run () {
-	ref=$(git for-each-ref --sort=-refname --count=1 --format="%(refname)" refs/mlv/runs) &&
-	git cat-file blob "$ref:run.json"
-}
+. "$TEST_DIRECTORY"/lib-runs.sh
 
 test_expect_success 'setup' '
 	test_create_repo repo &&

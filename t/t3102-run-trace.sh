@@ -3,11 +3,7 @@
 test_description='mlv run finds inputs and outputs by tracing the files the process tree opens'
 
 . "$(dirname "$0")"/test-lib.sh
-
-last_run () {
-	ref=$(git for-each-ref --sort=-refname --count=1 --format="%(refname)" refs/mlv/runs) &&
-	git cat-file blob "$ref:run.json"
-}
+. "$TEST_DIRECTORY"/lib-runs.sh
 
 test_lazy_prereq PYTHON 'python3 -c "import multiprocessing"'
 

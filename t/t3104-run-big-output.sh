@@ -3,11 +3,7 @@
 test_description='mlv run with a command that writes 1 GB to stdout, or one endless line'
 
 . "$(dirname "$0")"/test-lib.sh
-
-last_run () {
-	ref=$(git for-each-ref --sort=-refname --count=1 --format="%(refname)" refs/mlv/runs) &&
-	git cat-file blob "$ref:run.json"
-}
+. "$TEST_DIRECTORY"/lib-runs.sh
 
 test_expect_success 'setup' '
 	test_create_repo repo &&

@@ -8,12 +8,7 @@ a regex, a final metrics file, the stored series, and mlv metrics
 show/diff over runs.'
 
 . "$(dirname "$0")"/test-lib.sh
-
-# The run.json of the latest run.
-last_run () {
-	ref=$(git for-each-ref --sort=-refname --count=1 --format="%(refname)" refs/mlv/runs) &&
-	git cat-file blob "$ref:run.json"
-}
+. "$TEST_DIRECTORY"/lib-runs.sh
 
 last_id () {
 	git for-each-ref --sort=-refname --count=1 --format="%(refname:strip=3)" refs/mlv/runs
