@@ -23,6 +23,8 @@ int mlv_config_get(struct mlv_repo *r, const char *key, char **out);
 /*
  * The same without the committed .mlv/config: for settings of the machine
  * (where GPU leases are kept) that a cloned repository must not choose.
+ * `r` may be NULL outside a repository: then git's user and system
+ * configuration only.
  */
 int mlv_config_get_local(struct mlv_repo *r, const char *key, char **out);
 

@@ -40,29 +40,48 @@ static int from_file(struct mlv_repo *r, const char *rel, const char *key, char 
 	return ret;
 }
 
-static int config_get(struct mlv_repo *r, const char *key, char **out, int committed)
+/* `mlv.<key>` of a git configuration: 1 found, 0 not, <0 error. */
+static int from_git(git_config *cfg, const char *key, char **out)
 {
-	git_config *cfg = NULL;
 	git_buf b = { 0 };
 	char *gkey = mlv_xstrfmt("mlv.%s", key);
 	int ret = 0, rc;
 
-	*out = NULL;
-	if (r->git && !git_repository_config_snapshot(&cfg, r->git)) {
-		rc = git_config_get_string_buf(&b, cfg, gkey);
-		if (!rc) {
-			*out = mlv_strdup(b.ptr);
-			ret = 1;
-		} else if (rc != GIT_ENOTFOUND) {
-			const git_error *e = git_error_last();
+	rc = git_config_get_string_buf(&b, cfg, gkey);
+	if (!rc) {
+		*out = mlv_strdup(b.ptr);
+		ret = 1;
+	} else if (rc != GIT_ENOTFOUND) {
+		const git_error *e = git_error_last();
 
-			ret = mlv_error_set(MLV_EINVALID, "cannot read git config '%s': %s", gkey,
-					    e && e->message ? e->message : "bad value");
-		}
+		ret = mlv_error_set(MLV_EINVALID, "cannot read git config '%s': %s", gkey,
+				    e && e->message ? e->message : "bad value");
 	}
 	git_buf_dispose(&b);
-	git_config_free(cfg);
 	free(gkey);
+	return ret;
+}
+
+static int config_get(struct mlv_repo *r, const char *key, char **out, int committed)
+{
+	git_config *cfg = NULL, *all = NULL;
+	int ret = 0;
+
+	*out = NULL;
+	if (r && r->git) {
+		if (!git_repository_config_snapshot(&cfg, r->git))
+			ret = from_git(cfg, key, out);
+	} else if (!r) {
+		/* outside a repository: the user's and the system's */
+		git_libgit2_init();
+		if (!git_config_open_default(&all) && !git_config_snapshot(&cfg, all))
+			ret = from_git(cfg, key, out);
+		git_config_free(all);
+		git_config_free(cfg);
+		git_libgit2_shutdown();
+		return ret < 0 ? ret : ret ? 0 : MLV_ENOTFOUND;
+	}
+	git_config_free(cfg);
 	if (!ret)
 		ret = from_file(r, ".mlv/config.local", key, out);
 	if (!ret && committed)

@@ -123,43 +123,10 @@ void mlv_lease_request_release(struct mlv_lease_request *req)
 
 /* ---- configuration -------------------------------------------------- */
 
-/* git's user and system configuration, outside a repository: 1 found, 0 not, <0 error. */
-static int global_config(const char *key, char **out)
-{
-	git_config *cfg = NULL, *snap = NULL;
-	git_buf b = { 0 };
-	char *gkey = mlv_xstrfmt("mlv.%s", key);
-	int ret = 0, rc;
-
-	git_libgit2_init();
-	if (git_config_open_default(&cfg) || git_config_snapshot(&snap, cfg))
-		goto done;
-	rc = git_config_get_string_buf(&b, snap, gkey);
-	if (!rc) {
-		*out = mlv_strdup(b.ptr);
-		ret = 1;
-	} else if (rc != GIT_ENOTFOUND) {
-		const git_error *e = git_error_last();
-
-		ret = mlv_error_set(MLV_EINVALID, "cannot read git config '%s': %s", gkey,
-				    e && e->message ? e->message : "bad value");
-	}
-done:
-	git_buf_dispose(&b);
-	git_config_free(snap);
-	git_config_free(cfg);
-	git_libgit2_shutdown();
-	free(gkey);
-	return ret;
-}
-
 static int config_get(struct mlv_repo *r, const char *key, char **out)
 {
 	int ret;
 
-	*out = NULL;
-	if (!r)
-		return global_config(key, out);
 	ret = mlv_config_get_local(r, key, out);
 	if (ret == MLV_ENOTFOUND)
 		return 0;
