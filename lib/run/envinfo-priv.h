@@ -48,4 +48,11 @@ int env_find_python(struct py_target *t, const struct env_python_req *req);
  */
 json_t *env_python(const struct env_python_req *req);
 
+/*
+ * The first `max` bytes of the regular file open on `fd` (closed here;
+ * -1 is a failure) into `out`: 0, or -1 when it is not a regular file or
+ * cannot be read.
+ */
+int py_read_head_fd(struct mlv_buf *out, int fd, size_t max);
+
 #endif

@@ -361,26 +361,7 @@ static void parse_metadata(const char *buf, size_t len, const char **name, size_
 /* The head of `rel` below `dirfd` (no symlink followed), at most PY_META_MAX bytes. */
 static int read_meta(struct mlv_buf *out, int dirfd, const char *rel)
 {
-	int fd = mlv_fs_open(dirfd, rel, O_RDONLY | O_NONBLOCK, 0);
-	struct stat st;
-	ssize_t n;
-
-	mlv_buf_reset(out);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -1;
-	}
-	mlv_buf_grow(out, PY_META_MAX);
-	do
-		n = read(fd, out->ptr, PY_META_MAX);
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n < 0)
-		return -1;
-	mlv_buf_setlen(out, (size_t)n);
-	return 0;
+	return py_read_head_fd(out, mlv_fs_open(dirfd, rel, O_RDONLY | O_NONBLOCK, 0), PY_META_MAX);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -118,10 +118,8 @@ static int is_python_name(const char *base)
 	return 1;
 }
 
-/* The first bytes of `path` (a regular file), NUL-terminated. */
-static int read_head(struct mlv_buf *out, const char *path)
+int py_read_head_fd(struct mlv_buf *out, int fd, size_t max)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	ssize_t n;
 
@@ -132,15 +130,21 @@ static int read_head(struct mlv_buf *out, const char *path)
 		close(fd);
 		return -1;
 	}
-	mlv_buf_grow(out, PY_HEAD_MAX);
+	mlv_buf_grow(out, max);
 	do
-		n = read(fd, out->ptr, PY_HEAD_MAX);
+		n = read(fd, out->ptr, max);
 	while (n < 0 && errno == EINTR);
 	close(fd);
 	if (n < 0)
 		return -1;
 	mlv_buf_setlen(out, (size_t)n);
 	return 0;
+}
+
+/* The first bytes of `path` (a regular file), NUL-terminated. */
+static int read_head(struct mlv_buf *out, const char *path)
+{
+	return py_read_head_fd(out, open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), PY_HEAD_MAX);
 }
 
 /* Split `s` (a "#!" line or env -S string) at blanks into `words` (at most `max`). */
