@@ -204,28 +204,6 @@ void proc_trace_build_filter(struct proc_spawn *s, const uint64_t *cookie)
 	s->filter_len = 0;
 }
 
-#ifndef SECCOMP_FILTER_FLAG_SPEC_ALLOW
-#define SECCOMP_FILTER_FLAG_SPEC_ALLOW (1UL << 2)
-#endif
-
-/*
- * A filter makes the kernel turn on the speculative store bypass
- * mitigation for the task (spec_store_bypass_disable=seccomp), which
- * slows the whole program down: it guards against code the filter
- * sandboxes, and this filter sandboxes nothing.  Kernels before 4.17
- * have no such flag: the prctl then.
- */
-static int install(struct sock_fprog *prog)
-{
-#ifdef SYS_seccomp
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, prog) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-#endif
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0);
-}
-
 int proc_trace_install_filter(const struct proc_spawn *s)
 {
 	return ENOSYS;
