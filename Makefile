@@ -63,7 +63,7 @@ ALL_OBJS = $(LIB_OBJS) $(CMD_OBJS) $(UNIT_LIB_OBJS) $(patsubst %.c,%.o,$(UNIT_SR
 # The default goal; the reference trainer mlv-refnet (cuda/) has its own rules.
 all:
 include cuda/refnet.mk
-include lib/run/preload/preload.mk
+include preload/preload.mk
 all: mlv $(REFNET)
 
 # Rebuild everything when the flags change.

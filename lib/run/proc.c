@@ -134,6 +134,11 @@ void proc_child(const struct proc_spawn *spawn)
 			goto setup_failed;
 		}
 	}
+	/*
+	 * The command's working directory: set here, in the forked child
+	 * between fork and exec, the only place a program can be given one.
+	 * The calling process's directory never changes.
+	 */
 	if (s->dirfd >= 0 && fchdir(s->dirfd) < 0)
 		goto setup_failed;
 

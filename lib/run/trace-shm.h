@@ -3,7 +3,7 @@
 
 /*
  * The record area shared by mlv (lib/run/trace-preload.c) and the
- * interposer it preloads into traced programs (lib/run/preload/): one
+ * interposer it preloads into traced programs (preload/): one
  * memfd, created by mlv, mapped MAP_SHARED by every process of the tree.
  * Self-contained (libc only): the interposer includes it too.
  *

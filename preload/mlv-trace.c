@@ -6,7 +6,7 @@
  * a file by name, makes the system call itself with the run's cookie in
  * two argument registers the call does not use (the 5th and 6th), and
  * records the call when it succeeded into the area mlv shares with every
- * process of the tree (../trace-shm.h).  The seccomp filter lets a call
+ * process of the tree (lib/run/trace-shm.h).  The seccomp filter lets a call
  * with the cookie through without stopping in mlv's ptrace tracer; every
  * call this file does not make -- libc's internal opens, raw system
  * calls, static programs, a program without this library -- still stops
@@ -39,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../trace-shm.h"
+#include "../lib/run/trace-shm.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
