@@ -22,6 +22,21 @@ then
 	test_set_prereq REFNET_CUDA
 fi
 
+# skip_without_cuda_gpu: skip the whole script unless mlv-refnet has its
+# CUDA path and a GPU is here.
+skip_without_cuda_gpu () {
+	if ! test_have_prereq REFNET_CUDA
+	then
+		skip_all='mlv-refnet was built without its CUDA path (no nvcc)'
+		test_done
+	fi
+	if ! test_have_prereq GPU
+	then
+		skip_all='no GPU (nvidia-smi -L lists none)'
+		test_done
+	fi
+}
+
 # Two CPUs to race on: the nondeterministic CPU path needs threads that
 # really run at once (on one CPU, the scheduler's order is mostly fixed).
 test_lazy_prereq TWO_CPUS '

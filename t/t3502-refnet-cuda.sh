@@ -11,16 +11,7 @@ runs; CUDA_VISIBLE_DEVICES is honoured.'
 . "$(dirname "$0")"/test-lib.sh
 . "$TEST_DIRECTORY"/lib-refnet.sh
 
-if ! test_have_prereq REFNET_CUDA
-then
-	skip_all='mlv-refnet was built without its CUDA path (no nvcc)'
-	test_done
-fi
-if ! test_have_prereq GPU
-then
-	skip_all='no GPU (nvidia-smi -L lists none)'
-	test_done
-fi
+skip_without_cuda_gpu
 
 test_expect_success 'trains on the GPU and names the device on stderr' '
 	mlv-refnet --seed 1 --device cuda -o gpu1.safetensors >out 2>err &&

@@ -9,16 +9,7 @@ not.  Skipped without a GPU or without the CUDA path of mlv-refnet.'
 . "$(dirname "$0")"/test-lib.sh
 . "$TEST_DIRECTORY"/lib-refnet.sh
 
-if ! test_have_prereq REFNET_CUDA
-then
-	skip_all='mlv-refnet was built without its CUDA path (no nvcc)'
-	test_done
-fi
-if ! test_have_prereq GPU
-then
-	skip_all='no GPU (nvidia-smi -L lists none)'
-	test_done
-fi
+skip_without_cuda_gpu
 
 run_id () {
 	mlv runs --json --where "name=$1" -n 1 | jq -r ".runs[0].id"
